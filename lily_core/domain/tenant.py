@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime, time
+
+import attrs
+
+from lily_core.domain.ids import new_id
+from lily_core.errors import InvalidInput
+
+DEFAULT_MISSED_CALL_TEMPLATE = (
+    "Hi, this is {business}. Sorry we missed your call! Text us a few photos of the area "
+    "you'd like cleaned and your ZIP code, and we'll send you a ballpark quote right away."
+)
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def slugify(name: str) -> str:
+    """`Acme Wash Co` -> `acme-wash-co`: ASCII, lower case, words joined by hyphens."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    if not slug:
+        raise InvalidInput(f"cannot derive a slug from {name!r}; pass one", field="slug")
+    return slug
+
+
+def require_slug(slug: str) -> str:
+    """Return `slug` if it is lower-case words joined by hyphens; raise InvalidInput otherwise."""
+    if not _SLUG_RE.match(slug) or len(slug) > 63:
+        raise InvalidInput(f"{slug!r} must be lower-case letters, digits and hyphens", field="slug")
+    return slug
+
+
+def new_secret() -> str:
+    """A random shared secret for webhook signatures."""
+    return secrets.token_hex(24)
+
+
+@attrs.frozen
+class QuietHours:
+    """A daily window, in local time, in which business-initiated messages are not sent.
+    `start` > `end` wraps past midnight (21:00-08:00)."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "quiet_hours") -> QuietHours:
+        """Parse `HH:MM-HH:MM`; raise InvalidInput on anything else."""
+        parts = text.strip().split("-")
+        if len(parts) != 2 or not all(_HHMM_RE.match(p.strip()) for p in parts):
+            raise InvalidInput(f"{text!r} is not HH:MM-HH:MM", field=field)
+        start, end = (time.fromisoformat(p.strip()) for p in parts)
+        if start == end:
+            raise InvalidInput("start and end must differ", field=field)
+        return cls(start, end)
+
+    def contains(self, local: time) -> bool:
+        """True if the local wall-clock time falls inside the quiet window."""
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@attrs.define(slots=False, eq=False, kw_only=True)
+class Tenant:
+    """A business using Lily: its phone number, where calls forward, and how it wants
+    its customers texted."""
+
+    id: str = attrs.field(factory=new_id)
+    name: str
+    slug: str
+    phone: str
+    timezone: str = "America/Chicago"
+    forward_to: str | None = None
+    zip: str | None = None
+    booking_url: str | None = None
+    review_url: str | None = None
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    strict_quiet_hours: bool = False
+    missed_call_template: str = DEFAULT_MISSED_CALL_TEMPLATE
+    missed_call_dedupe_minutes: int = 60
+    conversational_window_minutes: int = 15
+    review_delay_hours: int = 24
+    review_cooldown_days: int = 90
+    calcom_secret: str = attrs.field(factory=new_secret)
+    sandbox_auth_token: str = attrs.field(factory=new_secret)
+    google_calendar_id: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    chatwoot_account_id: int | None = None
+    chatwoot_inbox_id: int | None = None
+    chatwoot_secret: str | None = None
+    automations_paused: bool = False
+    created_at: datetime
+
+    @property
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours(self.quiet_hours_start, self.quiet_hours_end)
+
+    @quiet_hours.setter
+    def quiet_hours(self, value: QuietHours) -> None:
+        self.quiet_hours_start, self.quiet_hours_end = value.start, value.end
+
+    @property
+    def has_own_twilio(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def uses_chatwoot(self) -> bool:
+        return self.chatwoot_account_id is not None and self.chatwoot_inbox_id is not None
+
+    def render_missed_call_text(self) -> str:
+        return self.missed_call_template.replace("{business}", self.name)

@@ -1,0 +1,77 @@
+"""Errors raised by Lily's core.
+
+LilyError
+ ├── InvalidInput            bad input from a user or a provider; `field` names what is wrong
+ │    └── PriceBookInvalid   a price book that does not validate (field path or line)
+ ├── NotFound                no such thing for this tenant (another tenant's id is not found)
+ ├── Conflict                a uniqueness rule would be broken (slug, phone number)
+ └── DeliveryError           an outbound call to a provider failed
+      ├── PermanentDeliveryError   retrying cannot help (bad number, 4xx); dead-letter it
+      │    └── RecipientOptedOut   the carrier says the recipient opted out (Twilio 21610)
+      └── TransientDeliveryError   may succeed later (429, 5xx, timeouts); retry with backoff
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Conflict",
+    "DeliveryError",
+    "InvalidInput",
+    "LilyError",
+    "NotFound",
+    "PermanentDeliveryError",
+    "PriceBookInvalid",
+    "RecipientOptedOut",
+    "TransientDeliveryError",
+]
+
+
+class LilyError(Exception):
+    """Base of every error Lily's core raises on purpose."""
+
+
+class InvalidInput(LilyError):
+    """Input that breaks a rule; `field` names the offending field when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class PriceBookInvalid(InvalidInput):
+    """A price book document that does not validate."""
+
+
+class NotFound(LilyError):
+    """The thing asked for does not exist within the caller's tenant."""
+
+
+class Conflict(LilyError):
+    """The change would break a uniqueness rule."""
+
+
+class DeliveryError(LilyError):
+    """An outbound provider call failed; `code` is the provider's error code if any."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help: the task goes to the dead-letter list with this reason."""
+
+
+class RecipientOptedOut(PermanentDeliveryError):
+    """The provider refuses because the recipient has opted out of this sender."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """The provider may accept the same call later; `retry_after` seconds if it said so."""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from lily_core.domain.tenant import Tenant
+
+
+@attrs.frozen
+class SentSms:
+    provider_sid: str
+    status: str  # the provider's status ("queued", "sent"...) or "sandbox"
+
+
+class SmsSender(Protocol):
+    def send(
+        self,
+        tenant: Tenant,
+        *,
+        to: str,
+        body: str,
+        media_urls: Sequence[str] = (),
+        status_callback: str | None = None,
+    ) -> SentSms:
+        """Send from the tenant's business number. Raises RecipientOptedOut,
+        PermanentDeliveryError or TransientDeliveryError."""
+        ...
+
+
+@attrs.frozen
+class CalendarEvent:
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    timezone: str
+    location: str | None = None
+
+
+class Calendar(Protocol):
+    def upsert_event(self, calendar_id: str, event_id: str, event: CalendarEvent) -> None:
+        """Create the event under `event_id`, or update it if it exists already."""
+        ...
+
+    def delete_event(self, calendar_id: str, event_id: str) -> None:
+        """Remove the event; a missing event is not an error."""
+        ...
+
+
+class PaymentGateway(Protocol):
+    def checkout_url(
+        self,
+        tenant: Tenant,
+        *,
+        plan: str,
+        customer_id: str | None,
+        success_url: str,
+        cancel_url: str,
+    ) -> str:
+        """A hosted checkout page starting a subscription to `plan` for the tenant."""
+        ...
+
+    def portal_url(self, customer_id: str, *, return_url: str) -> str:
+        """A hosted billing portal page for the customer."""
+        ...
+
+
+@attrs.frozen
+class PresignedUpload:
+    url: str
+    fields: dict[str, str]
+    key: str
+
+
+class PhotoStore(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes:
+        """The stored bytes; raise NotFound if there are none under `key`."""
+        ...
+
+    def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
+    ) -> PresignedUpload:
+        """A form a browser can POST the file to directly."""
+        ...
+
+
+@attrs.frozen
+class FetchedMedia:
+    data: bytes
+    content_type: str
+
+
+class MediaFetcher(Protocol):
+    def fetch(self, tenant: Tenant, url: str, *, max_bytes: int) -> FetchedMedia:
+        """Download a provider media URL with the tenant's provider credentials. Raises
+        PermanentDeliveryError if it is too big or not found, TransientDeliveryError else."""
+        ...
+
+
+class ChatwootClient(Protocol):
+    def reply(self, tenant: Tenant, conversation_id: int, body: str) -> str:
+        """Post an outgoing message into a Chatwoot conversation; return its id."""
+        ...

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import DeliveryError, NotFound, PermanentDeliveryError
+from lily_core.ports.providers import CalendarEvent, FetchedMedia, PresignedUpload, SentSms
+
+
+class FakeClock:
+    """A clock that stands still until told to move."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 6, 1, 15, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float = 0, **kwargs: float) -> datetime:
+        self.current += timedelta(seconds=seconds, **kwargs)
+        return self.current
+
+
+@attrs.frozen
+class SentMessage:
+    tenant_id: str
+    from_: str
+    to: str
+    body: str
+    media_urls: tuple[str, ...]
+    sid: str
+
+
+class FakeSmsSender:
+    """Records what it sends. Put errors in `fail_next` to have the next sends raise them."""
+
+    def __init__(self) -> None:
+        self.sent: list[SentMessage] = []
+        self.fail_next: list[DeliveryError] = []
+        self._ids = itertools.count(1)
+
+    def send(
+        self,
+        tenant: Tenant,
+        *,
+        to: str,
+        body: str,
+        media_urls: Sequence[str] = (),
+        status_callback: str | None = None,
+    ) -> SentSms:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        sid = f"SM{next(self._ids):032d}"
+        self.sent.append(SentMessage(tenant.id, tenant.phone, to, body, tuple(media_urls), sid))
+        return SentSms(sid, "queued")
+
+
+class FakeCalendar:
+    """Events per calendar, keyed by event id; `fail_next` raises like FakeSmsSender."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, dict[str, CalendarEvent]] = {}
+        self.fail_next: list[DeliveryError] = []
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    def upsert_event(self, calendar_id: str, event_id: str, event: CalendarEvent) -> None:
+        self._maybe_fail()
+        self.events.setdefault(calendar_id, {})[event_id] = event
+
+    def delete_event(self, calendar_id: str, event_id: str) -> None:
+        self._maybe_fail()
+        self.events.get(calendar_id, {}).pop(event_id, None)
+
+
+class InMemoryPhotoStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.objects[key] = (data, content_type)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.objects[key][0]
+        except KeyError:
+            raise NotFound(f"no photo under {key!r}") from None
+
+    def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
+    ) -> PresignedUpload:
+        return PresignedUpload(f"memory://{key}", {"Content-Type": content_type}, key)
+
+
+class FakeMediaFetcher:
+    """Serves `media[url]`; an unknown URL is a permanent failure, like a 404."""
+
+    def __init__(self, media: dict[str, FetchedMedia] | None = None) -> None:
+        self.media = media or {}
+
+    def fetch(self, tenant: Tenant, url: str, *, max_bytes: int) -> FetchedMedia:
+        found = self.media.get(url)
+        if found is None:
+            raise PermanentDeliveryError(f"{url} not found", code="404")
+        if len(found.data) > max_bytes:
+            raise PermanentDeliveryError(f"{url} is larger than {max_bytes} bytes")
+        return found
+
+
+class FakeChatwootClient:
+    def __init__(self) -> None:
+        self.replies: list[tuple[str, int, str]] = []
+
+    def reply(self, tenant: Tenant, conversation_id: int, body: str) -> str:
+        self.replies.append((tenant.id, conversation_id, body))
+        return str(len(self.replies))
+
+
+class FakePaymentGateway:
+    def checkout_url(
+        self,
+        tenant: Tenant,
+        *,
+        plan: str,
+        customer_id: str | None,
+        success_url: str,
+        cancel_url: str,
+    ) -> str:
+        return f"https://checkout.example/{tenant.slug}/{plan}"
+
+    def portal_url(self, customer_id: str, *, return_url: str) -> str:
+        return f"https://portal.example/{customer_id}"

@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from lily_core.domain.leads import (
+    Call,
+    Conversation,
+    Direction,
+    Lead,
+    LeadStatus,
+    Message,
+    MessageStatus,
+)
+from lily_core.domain.pagination import Cursor, Page
+from lily_core.domain.pricebook import PriceBookVersion
+from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import Conflict
+
+E = TypeVar("E")
+
+# table -> the attribute tuples that must be unique in it (None values never clash)
+_UNIQUE: dict[str, list[tuple[str, ...]]] = {
+    "tenants": [("slug",), ("phone",)],
+    "users": [("email",)],
+    "api_keys": [("key_hash",)],
+    "leads": [("tenant_id", "phone")],
+    "calls": [("tenant_id", "call_sid")],
+    "messages": [("tenant_id", "provider_sid")],
+    "bookings": [("tenant_id", "calcom_uid")],
+    "subscriptions": [("tenant_id",)],
+    "pricebooks": [("tenant_id", "version")],
+    "webhooks": [("provider", "event_id")],
+}
+
+
+class InMemoryDatabase:
+    """The committed state shared by every InMemoryUnitOfWork made from it."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, Any]] = {name: {} for name in _UNIQUE}
+        self.tables.update(conversations={}, quotes={})
+        self.lock = threading.Lock()
+
+
+def _page(items: list[E], limit: int, after: Cursor | None) -> Page[E]:
+    ordered = sorted(items, key=lambda e: (e.created_at, e.id), reverse=True)  # type: ignore[attr-defined]
+    if after is not None:
+        ordered = [e for e in ordered if (e.created_at, e.id) < (after.created_at, after.id)]  # type: ignore[attr-defined]
+    page = ordered[:limit]
+    more = len(ordered) > limit
+    cursor = Cursor(page[-1].created_at, page[-1].id).encode() if more and page else None  # type: ignore[attr-defined]
+    return Page(page, cursor)
+
+
+class _Table:
+    def __init__(self, uow: InMemoryUnitOfWork, name: str) -> None:
+        self._uow, self._name = uow, name
+
+    @property
+    def _rows(self) -> dict[str, Any]:
+        return self._uow.working[self._name]
+
+    def add(self, entity: Any) -> None:
+        self._rows[entity.id] = entity
+
+    def _where(self, pred: Callable[[Any], bool]) -> list[Any]:
+        return [e for e in self._rows.values() if pred(e)]
+
+    def _one(self, pred: Callable[[Any], bool]) -> Any:
+        found = self._where(pred)
+        return found[0] if found else None
+
+
+class _Tenants(_Table):
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self._rows.get(tenant_id)  # type: ignore[no-any-return]
+
+    def get_by_slug(self, slug: str) -> Tenant | None:
+        return self._one(lambda t: t.slug == slug)  # type: ignore[no-any-return]
+
+    def get_by_phone(self, phone: str) -> Tenant | None:
+        return self._one(lambda t: t.phone == phone)  # type: ignore[no-any-return]
+
+    def list(self) -> list[Tenant]:
+        return sorted(self._rows.values(), key=lambda t: t.slug)
+
+
+class _Scoped(_Table):
+    def get(self, tenant_id: str, entity_id: str) -> Any:
+        found = self._rows.get(entity_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+
+class _Users(_Scoped):
+    def get_by_email(self, email: str) -> User | None:
+        return self._one(lambda u: u.email == email.lower())  # type: ignore[no-any-return]
+
+
+class _ApiKeys(_Table):
+    def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        return self._one(lambda k: k.key_hash == key_hash)  # type: ignore[no-any-return]
+
+    def list(self, tenant_id: str) -> list[ApiKey]:
+        return self._where(lambda k: k.tenant_id == tenant_id)
+
+
+class _Leads(_Scoped):
+    def get_by_phone(self, tenant_id: str, phone: str) -> Lead | None:
+        return self._one(lambda x: x.tenant_id == tenant_id and x.phone == phone)  # type: ignore[no-any-return]
+
+    def get_by_email(self, tenant_id: str, email: str) -> Lead | None:
+        email = email.lower()
+        return self._one(  # type: ignore[no-any-return]
+            lambda x: x.tenant_id == tenant_id and (x.email or "").lower() == email
+        )
+
+    def list(
+        self,
+        tenant_id: str,
+        *,
+        status: LeadStatus | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Lead]:
+        needle = (search or "").lower()
+
+        def keep(lead: Lead) -> bool:
+            return (
+                lead.tenant_id == tenant_id
+                and (status is None or lead.status == status)
+                and (
+                    not needle
+                    or needle in (lead.name or "").lower()
+                    or needle in (lead.phone or "")
+                )
+            )
+
+        return _page(self._where(keep), limit, after)
+
+
+class _Conversations(_Scoped):
+    def latest_for_lead(self, tenant_id: str, lead_id: str) -> Conversation | None:
+        found = self._where(lambda c: c.tenant_id == tenant_id and c.lead_id == lead_id)
+        return max(found, key=lambda c: (c.created_at, c.id), default=None)
+
+    def get_by_chatwoot_id(self, tenant_id: str, chatwoot_id: int) -> Conversation | None:
+        return self._one(  # type: ignore[no-any-return]
+            lambda c: c.tenant_id == tenant_id and c.chatwoot_conversation_id == chatwoot_id
+        )
+
+
+class _Messages(_Scoped):
+    def get_by_provider_sid(self, tenant_id: str, sid: str) -> Message | None:
+        return self._one(lambda m: m.tenant_id == tenant_id and m.provider_sid == sid)  # type: ignore[no-any-return]
+
+    def list_for_lead(
+        self, tenant_id: str, lead_id: str, *, limit: int = 50, after: Cursor | None = None
+    ) -> Page[Message]:
+        return _page(
+            self._where(lambda m: m.tenant_id == tenant_id and m.lead_id == lead_id), limit, after
+        )
+
+    def list_queued(self, *, created_before: datetime, limit: int = 500) -> list[Message]:
+        found = self._where(
+            lambda m: (
+                m.direction == Direction.OUTBOUND
+                and m.status == MessageStatus.QUEUED
+                and m.created_at < created_before
+            )
+        )
+        return sorted(found, key=lambda m: (m.created_at, m.id))[:limit]
+
+
+class _Calls(_Scoped):
+    def get_by_sid(self, tenant_id: str, call_sid: str) -> Call | None:
+        return self._one(lambda c: c.tenant_id == tenant_id and c.call_sid == call_sid)  # type: ignore[no-any-return]
+
+    def last_texted_back(self, tenant_id: str, lead_id: str) -> Call | None:
+        found = self._where(
+            lambda c: c.tenant_id == tenant_id and c.lead_id == lead_id and c.texted_back
+        )
+        return max(found, key=lambda c: (c.created_at, c.id), default=None)
+
+
+class _Quotes(_Scoped):
+    def latest_for_lead(self, tenant_id: str, lead_id: str) -> Quote | None:
+        found = self._where(lambda q: q.tenant_id == tenant_id and q.lead_id == lead_id)
+        return max(found, key=lambda q: (q.created_at, q.id), default=None)
+
+    def list(
+        self,
+        tenant_id: str,
+        *,
+        lead_id: str | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Quote]:
+        return _page(
+            self._where(
+                lambda q: q.tenant_id == tenant_id and (lead_id is None or q.lead_id == lead_id)
+            ),
+            limit,
+            after,
+        )
+
+
+class _Bookings(_Scoped):
+    def get_by_uid(self, tenant_id: str, calcom_uid: str) -> Booking | None:
+        return self._one(lambda b: b.tenant_id == tenant_id and b.calcom_uid == calcom_uid)  # type: ignore[no-any-return]
+
+    def list(
+        self, tenant_id: str, *, limit: int = 50, after: Cursor | None = None
+    ) -> Page[Booking]:
+        return _page(self._where(lambda b: b.tenant_id == tenant_id), limit, after)
+
+
+class _Subscriptions(_Table):
+    def get(self, tenant_id: str) -> Subscription | None:
+        return self._one(lambda s: s.tenant_id == tenant_id)  # type: ignore[no-any-return]
+
+    def get_by_customer(self, stripe_customer_id: str) -> Subscription | None:
+        return self._one(lambda s: s.stripe_customer_id == stripe_customer_id)  # type: ignore[no-any-return]
+
+
+class _PriceBooks(_Table):
+    def _versions(self, tenant_id: str) -> list[PriceBookVersion]:
+        return sorted(self._where(lambda v: v.tenant_id == tenant_id), key=lambda v: v.version)
+
+    def current(self, tenant_id: str) -> PriceBookVersion | None:
+        versions = self._versions(tenant_id)
+        return versions[-1] if versions else None
+
+    def get_version(self, tenant_id: str, version: int) -> PriceBookVersion | None:
+        return next((v for v in self._versions(tenant_id) if v.version == version), None)
+
+    def list_versions(self, tenant_id: str) -> list[int]:
+        return [v.version for v in self._versions(tenant_id)]
+
+
+class _Webhooks(_Table):
+    def seen(self, provider: str, event_id: str) -> bool:
+        return self._one(lambda w: w.provider == provider and w.event_id == event_id) is not None
+
+    def add(self, record: ProcessedWebhook) -> None:
+        super().add(record)
+
+
+class InMemoryUnitOfWork:
+    """A UnitOfWork over an InMemoryDatabase with real transaction semantics: work is done
+    on a private copy, published by commit() (which enforces uniqueness like the SQL schema)
+    and dropped by rollback(). `committed` says whether commit() has been called."""
+
+    def __init__(self, db: InMemoryDatabase | None = None) -> None:
+        self.db = db or InMemoryDatabase()
+        self.committed = False
+        self.working: dict[str, dict[str, Any]] = {}
+        self.tenants = _Tenants(self, "tenants")
+        self.users = _Users(self, "users")
+        self.api_keys = _ApiKeys(self, "api_keys")
+        self.leads = _Leads(self, "leads")
+        self.conversations = _Conversations(self, "conversations")
+        self.messages = _Messages(self, "messages")
+        self.calls = _Calls(self, "calls")
+        self.quotes = _Quotes(self, "quotes")
+        self.bookings = _Bookings(self, "bookings")
+        self.subscriptions = _Subscriptions(self, "subscriptions")
+        self.pricebooks = _PriceBooks(self, "pricebooks")
+        self.webhooks = _Webhooks(self, "webhooks")
+
+    def __enter__(self) -> Self:
+        with self.db.lock:
+            self.working = copy.deepcopy(self.db.tables)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        for table, keys in _UNIQUE.items():
+            for attrs_ in keys:
+                _check_unique(table, attrs_, self.working[table].values())
+        with self.db.lock:
+            self.db.tables = copy.deepcopy(self.working)
+        self.committed = True
+
+    def rollback(self) -> None:
+        with self.db.lock:
+            self.working = copy.deepcopy(self.db.tables)
+
+
+def _check_unique(table: str, names: tuple[str, ...], rows: Iterable[Any]) -> None:
+    seen: set[tuple[Any, ...]] = set()
+    for row in rows:
+        value = tuple(getattr(row, n) for n in names)
+        if any(v is None for v in value):
+            continue
+        if value in seen:
+            raise Conflict(f"{table}: {', '.join(names)} {value!r} already exists")
+        seen.add(value)
