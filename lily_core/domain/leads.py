@@ -30,6 +30,7 @@ class Direction(enum.StrEnum):
 class MessageStatus(enum.StrEnum):
     RECEIVED = "received"  # inbound, stored
     QUEUED = "queued"  # outbound, committed, waiting for the worker
+    SENDING = "sending"  # handed to the provider; a crash here is not retried (no duplicates)
     SENT = "sent"
     DELIVERED = "delivered"
     UNDELIVERED = "undelivered"
@@ -40,7 +41,7 @@ class MessageStatus(enum.StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self not in (MessageStatus.QUEUED, MessageStatus.HELD)
+        return self not in (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.HELD)
 
 
 class MessageKind(enum.StrEnum):

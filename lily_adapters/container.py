@@ -1,0 +1,63 @@
+"""The composition root: the one place that reads settings and builds adapters.
+
+Nothing here runs at import time; entry points call `build_container()` and ask it for
+what they need. Optional integrations without settings are disabled with one log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from dependency_injector import containers, providers
+from loguru import logger
+from sqlalchemy.orm import sessionmaker
+
+from lily_adapters.clock import SystemClock
+from lily_adapters.settings import Settings
+from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
+from lily_core.use_cases.access import AddUser, CreateApiKey
+from lily_core.use_cases.pricebooks import ImportPriceBook, PreviewQuote, SetService
+from lily_core.use_cases.tenants import OnboardTenant, UpdateTenant
+
+
+def _engine(settings: Settings) -> Iterator[sa.Engine]:
+    engine = create_engine_for(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+    engine = providers.Resource(_engine, settings)
+    session_factory = providers.Singleton(sessionmaker, bind=engine, expire_on_commit=False)
+    uow = providers.Factory(SqlUnitOfWork, session_factory=session_factory)
+
+    onboard_tenant = providers.Factory(OnboardTenant, uow=uow, clock=clock)
+    update_tenant = providers.Factory(UpdateTenant, uow=uow)
+    import_pricebook = providers.Factory(ImportPriceBook, uow=uow, clock=clock)
+    set_service = providers.Factory(SetService, uow=uow, clock=clock)
+    preview_quote = providers.Factory(PreviewQuote, uow=uow)
+    add_user = providers.Factory(AddUser, uow=uow, clock=clock)
+    create_api_key = providers.Factory(CreateApiKey, uow=uow, clock=clock)
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    """A container for these settings (read from the environment if not given)."""
+    container = Container(settings=settings or Settings())
+    return container
+
+
+def log_disabled_integrations(settings: Settings) -> None:
+    """One line per optional integration that is off for want of settings."""
+    if not settings.twilio_enabled:
+        logger.info("twilio: no LILY_TWILIO_ACCOUNT_SID/AUTH_TOKEN, sandbox mode: SMS are stored, not sent")
+    if settings.stripe_secret_key is None:
+        logger.info("stripe: no LILY_STRIPE_SECRET_KEY, billing disabled")
+    if settings.google_service_account_file is None:
+        logger.info("google calendar: no LILY_GOOGLE_SERVICE_ACCOUNT_FILE, calendar sync disabled")
+    if settings.s3_bucket is None:
+        logger.info(f"photos: no LILY_S3_BUCKET, storing photos under {settings.data_dir}")
+    if not (settings.chatwoot_url and settings.chatwoot_api_token):
+        logger.info("chatwoot: no LILY_CHATWOOT_URL/API_TOKEN, Chatwoot replies disabled")

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lily_cli.common import container, new_app, print_json
+from lily_core.domain.tenant import Tenant
+from lily_core.use_cases.tenants import find_tenant
+
+tenant_app = new_app("Create, list, show and change tenants (businesses).")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def tenant_view(tenant: Tenant) -> dict[str, Any]:
+    """A tenant's settings for display; the Twilio auth token is masked."""
+    return {
+        "id": tenant.id,
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "phone": tenant.phone,
+        "forward_to": tenant.forward_to,
+        "timezone": tenant.timezone,
+        "zip": tenant.zip,
+        "booking_url": tenant.booking_url,
+        "review_url": tenant.review_url,
+        "quiet_hours": str(tenant.quiet_hours),
+        "strict_quiet_hours": tenant.strict_quiet_hours,
+        "missed_call_template": tenant.missed_call_template,
+        "missed_call_dedupe_minutes": tenant.missed_call_dedupe_minutes,
+        "conversational_window_minutes": tenant.conversational_window_minutes,
+        "review_delay_hours": tenant.review_delay_hours,
+        "review_cooldown_days": tenant.review_cooldown_days,
+        "calcom_secret": tenant.calcom_secret,
+        "sandbox_auth_token": tenant.sandbox_auth_token,
+        "google_calendar_id": tenant.google_calendar_id,
+        "twilio_account_sid": tenant.twilio_account_sid,
+        "twilio_auth_token": "********" if tenant.twilio_auth_token else None,
+        "chatwoot_account_id": tenant.chatwoot_account_id,
+        "chatwoot_inbox_id": tenant.chatwoot_inbox_id,
+        "chatwoot_secret": tenant.chatwoot_secret,
+        "automations_paused": tenant.automations_paused,
+        "created_at": tenant.created_at.isoformat(),
+    }
+
+
+def _print_tenant(tenant: Tenant, as_json: bool) -> None:
+    view = tenant_view(tenant)
+    if as_json:
+        print_json(view)
+        return
+    width = max(map(len, view))
+    for key, value in view.items():
+        typer.echo(f"{key:<{width}}  {'' if value is None else value}")
+
+
+@tenant_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="Business name; the slug is derived from it.")],
+    phone: Annotated[str, typer.Option(help="Business number (E.164) that customers call.")],
+    forward_to: Annotated[str | None, typer.Option(help="Number calls ring first.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA timezone (default: from ZIP/phone).")] = None,
+    zip_code: Annotated[str | None, typer.Option("--zip", help="Base ZIP code.")] = None,
+    booking_url: Annotated[str | None, typer.Option(help="Cal.com booking page URL.")] = None,
+    slug: Annotated[str | None, typer.Option(help="Slug (default: derived from the name).")] = None,
+    calcom_secret: Annotated[str | None, typer.Option(help="Cal.com webhook secret (default: generated).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Onboard a business."""
+    tenant = container().onboard_tenant()(
+        name=name, phone=phone, forward_to=forward_to, timezone=timezone, zip_code=zip_code,
+        booking_url=booking_url, slug=slug, calcom_secret=calcom_secret,
+    )
+    _print_tenant(tenant, as_json)
+
+
+@tenant_app.command("list")
+def list_(as_json: JsonFlag = False) -> None:
+    """List tenants."""
+    uow = container().uow()
+    with uow:
+        tenants = uow.tenants.list()
+    if as_json:
+        print_json([{"id": t.id, "slug": t.slug, "name": t.name, "phone": t.phone} for t in tenants])
+        return
+    for t in tenants:
+        typer.echo(f"{t.slug:<30} {t.phone:<16} {t.name}")
+
+
+@tenant_app.command("show")
+def show(slug: str, as_json: JsonFlag = False) -> None:
+    """Show a tenant's settings, including its Cal.com secret and sandbox Twilio token."""
+    uow = container().uow()
+    with uow:
+        tenant = find_tenant(uow, slug)
+    _print_tenant(tenant, as_json)
+
+
+Opt = Annotated[str | None, typer.Option()]
+
+
+@tenant_app.command("update")
+def update(
+    slug: str,
+    name: Opt = None,
+    forward_to: Annotated[str | None, typer.Option(help="'' clears it.")] = None,
+    booking_url: Opt = None,
+    review_url: Opt = None,
+    timezone: Opt = None,
+    zip_code: Annotated[str | None, typer.Option("--zip")] = None,
+    calcom_secret: Opt = None,
+    google_calendar_id: Opt = None,
+    quiet_hours: Annotated[str | None, typer.Option(help="HH:MM-HH:MM, local time.")] = None,
+    strict_quiet_hours: Annotated[bool | None, typer.Option("--strict-quiet-hours/--no-strict-quiet-hours")] = None,
+    missed_call_template: Annotated[str | None, typer.Option(help="{business} is replaced.")] = None,
+    missed_call_dedupe_minutes: Annotated[int | None, typer.Option()] = None,
+    conversational_window_minutes: Annotated[int | None, typer.Option()] = None,
+    review_delay_hours: Annotated[int | None, typer.Option()] = None,
+    review_cooldown_days: Annotated[int | None, typer.Option()] = None,
+    chatwoot_account_id: Opt = None,
+    chatwoot_inbox_id: Opt = None,
+    chatwoot_secret: Opt = None,
+    twilio_account_sid: Annotated[str | None, typer.Option(help="The tenant's own subaccount.")] = None,
+    twilio_auth_token: Opt = None,
+    paused: Annotated[bool | None, typer.Option("--pause/--resume", help="Hold automated messages.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a tenant's settings; every value is checked before anything is written."""
+    given = {
+        "name": name, "forward_to": forward_to, "booking_url": booking_url,
+        "review_url": review_url, "timezone": timezone, "zip": zip_code,
+        "calcom_secret": calcom_secret, "google_calendar_id": google_calendar_id,
+        "quiet_hours": quiet_hours, "strict_quiet_hours": strict_quiet_hours,
+        "missed_call_template": missed_call_template,
+        "missed_call_dedupe_minutes": missed_call_dedupe_minutes,
+        "conversational_window_minutes": conversational_window_minutes,
+        "review_delay_hours": review_delay_hours, "review_cooldown_days": review_cooldown_days,
+        "chatwoot_account_id": chatwoot_account_id, "chatwoot_inbox_id": chatwoot_inbox_id,
+        "chatwoot_secret": chatwoot_secret, "twilio_account_sid": twilio_account_sid,
+        "twilio_auth_token": twilio_auth_token, "automations_paused": paused,
+    }
+    changes = {key: str(value) for key, value in given.items() if value is not None}
+    if not changes:
+        raise typer.BadParameter("nothing to change: pass at least one option")
+    tenant = container().update_tenant()(slug, changes)
+    _print_tenant(tenant, as_json)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from lily_core.domain.leads import MessageStatus
+from lily_core.domain.tenant import Tenant
+from lily_core.ports.clock import Clock
+from lily_core.ports.repositories import UnitOfWork
+
+_PROVIDER_STATUS = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.FAILED,
+}
+# Callbacks can arrive out of order: never move a message back to an earlier state.
+_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.FAILED: 3,
+}
+
+
+class RecordDeliveryStatus:
+    """Apply a provider delivery callback (sent, delivered, undelivered, failed + error
+    code such as 30003-30007) to the stored message. Unknown SIDs and statuses that add
+    nothing (queued, sending...) are ignored; returns whether the message changed."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self.uow, self.clock = uow, clock
+
+    def __call__(
+        self, tenant: Tenant, sid: str, status: str, error_code: str | None = None
+    ) -> bool:
+        new = _PROVIDER_STATUS.get(status.lower())
+        if new is None:
+            return False
+        with self.uow:
+            message = self.uow.messages.get_by_provider_sid(tenant.id, sid)
+            if message is None or _RANK.get(message.status, 3) > _RANK[new]:
+                return False
+            if message.status == new and not error_code:
+                return False
+            message.status = new
+            if error_code:
+                message.error_code = error_code
+            message.updated_at = self.clock.now()
+            self.uow.commit()
+        return True

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+import attrs
+
+from lily_core.domain.compliance import Keyword, parse_keyword
+from lily_core.domain.leads import Direction, Message, MessageKind, MessageStatus
+from lily_core.domain.phone import normalize_phone
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import Conflict, InvalidInput
+from lily_core.ports.clock import Clock
+from lily_core.ports.queue import JitterQueue
+from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message, upsert_lead
+
+
+class InboundOutcome(enum.StrEnum):
+    DUPLICATE = "duplicate"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+    HELP = "help"
+    RECORDED = "recorded"  # stored; nothing to answer (an opted-out lead, say)
+    CONVERSATION = "conversation"  # handed on to the conversation (quote) flow
+
+
+@attrs.frozen
+class InboundSms:
+    message_sid: str
+    from_number: str
+    body: str
+    media: Sequence[tuple[str, str]] = ()  # (url, content type)
+    opt_out_type: str | None = None
+
+
+@attrs.frozen
+class InboundResult:
+    outcome: InboundOutcome
+    lead_id: str | None = None
+    message_id: str | None = None
+    reply_id: str | None = None
+
+
+def help_text(tenant: Tenant) -> str:
+    return (
+        f"{tenant.name}: text us here or call {tenant.phone}. "
+        "Msg & data rates may apply. Reply STOP to opt out."
+    )
+
+
+class HandleInboundSms:
+    """DESIGN §2.2.1 and §2.5: record an inbound SMS/MMS (once per MessageSid); STOP-family
+    words opt the lead out at once and suppress everything still queued for it; START,
+    UNSTOP and YES (after an opt-out) opt back in; HELP/INFO queues the business's help
+    reply. Anything else is for the conversation flow."""
+
+    def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock) -> None:
+        self.uow, self.queue, self.clock = uow, queue, clock
+
+    def __call__(
+        self, tenant: Tenant, sms: InboundSms, *, request_id: str | None = None
+    ) -> InboundResult:
+        if not sms.message_sid:
+            raise InvalidInput("is required", field="MessageSid")
+        phone = normalize_phone(sms.from_number, field="From")
+        try:
+            return self._handle(tenant, sms, phone, request_id)
+        except Conflict:
+            return InboundResult(InboundOutcome.DUPLICATE)
+
+    def _handle(
+        self, tenant: Tenant, sms: InboundSms, phone: str, request_id: str | None
+    ) -> InboundResult:
+        now = self.clock.now()
+        reply = None
+        with self.uow:
+            if self.uow.messages.get_by_provider_sid(tenant.id, sms.message_sid) is not None:
+                return InboundResult(InboundOutcome.DUPLICATE)
+            lead = upsert_lead(self.uow, tenant, phone, now)
+            conversation = open_conversation(self.uow, tenant, lead, now)
+            conversation.last_customer_activity_at = conversation.updated_at = now
+            inbound = Message(
+                tenant_id=tenant.id,
+                lead_id=lead.id,
+                conversation_id=conversation.id,
+                direction=Direction.INBOUND,
+                kind=MessageKind.INBOUND,
+                body=sms.body,
+                media=[{"url": url, "content_type": ctype} for url, ctype in sms.media],
+                status=MessageStatus.RECEIVED,
+                provider_sid=sms.message_sid,
+                created_at=now,
+                updated_at=now,
+            )
+            self.uow.messages.add(inbound)
+            keyword = parse_keyword(sms.body, sms.opt_out_type)
+            if keyword == Keyword.OPT_IN and not lead.opted_out and not sms.opt_out_type:
+                keyword = None  # a plain "yes" from a subscribed lead is conversation
+            if keyword == Keyword.OPT_OUT:
+                lead.opted_out, lead.opted_out_at = True, now
+                self._suppress_queued(tenant.id, lead.id)
+                outcome = InboundOutcome.OPTED_OUT
+            elif keyword == Keyword.OPT_IN:
+                lead.opted_out, lead.opted_out_at = False, None
+                outcome = InboundOutcome.OPTED_IN
+            elif keyword == Keyword.HELP:
+                # Answered even for an opted-out lead: carriers require HELP to work.
+                reply = queue_message(
+                    self.uow,
+                    lead,
+                    conversation,
+                    kind=MessageKind.HELP,
+                    body=help_text(tenant),
+                    now=now,
+                )
+                reply.status = MessageStatus.QUEUED
+                outcome = InboundOutcome.HELP
+            elif lead.opted_out:
+                outcome = InboundOutcome.RECORDED
+            else:
+                outcome = InboundOutcome.CONVERSATION
+            self.uow.commit()
+        if reply is not None:
+            enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
+        return InboundResult(outcome, lead.id, inbound.id, reply.id if reply else None)
+
+    def _suppress_queued(self, tenant_id: str, lead_id: str) -> None:
+        page = self.uow.messages.list_for_lead(tenant_id, lead_id, limit=500)
+        for message in page.items:
+            if message.direction == Direction.OUTBOUND and message.status in (
+                MessageStatus.QUEUED,
+                MessageStatus.HELD,
+            ):
+                message.status = MessageStatus.SUPPRESSED
+                message.error_message = "lead opted out"

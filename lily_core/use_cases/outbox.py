@@ -1,0 +1,132 @@
+"""The outbox: outbound messages are committed as QUEUED rows with the state change that
+caused them, then a task is enqueued to send each. The database, not the queue, is the
+source of truth: `ReconcileOutbox` re-enqueues what the queue may have lost."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from lily_core.domain.leads import (
+    Channel,
+    Conversation,
+    Direction,
+    Lead,
+    Message,
+    MessageKind,
+    MessageStatus,
+)
+from lily_core.domain.tenant import Tenant
+from lily_core.ports.clock import Clock
+from lily_core.ports.queue import JitterQueue, TaskType
+from lily_core.ports.repositories import UnitOfWork
+
+_TASK_TYPES = {
+    MessageKind.MISSED_CALL: TaskType.MISSED_CALL_SMS,
+    MessageKind.REVIEW_REQUEST: TaskType.REVIEW_REQUEST_SMS,
+}
+
+
+def task_type_for(message: Message, conversation: Conversation | None = None) -> str:
+    if conversation is not None and conversation.channel == Channel.CHATWOOT:
+        return TaskType.CHATWOOT_REPLY
+    return _TASK_TYPES.get(message.kind, TaskType.SEND_MESSAGE)
+
+
+def dedupe_key(message: Message) -> str:
+    """One live task per message and due time: a deferred message gets a new key."""
+    due = message.send_after.isoformat() if message.send_after else "now"
+    return f"msg:{message.id}@{due}"
+
+
+def upsert_lead(uow: UnitOfWork, tenant: Tenant, phone: str, now: datetime) -> Lead:
+    lead = uow.leads.get_by_phone(tenant.id, phone)
+    if lead is None:
+        lead = Lead(tenant_id=tenant.id, phone=phone, created_at=now)
+        uow.leads.add(lead)
+    return lead
+
+
+def open_conversation(
+    uow: UnitOfWork, tenant: Tenant, lead: Lead, now: datetime, channel: Channel = Channel.SMS
+) -> Conversation:
+    conversation = uow.conversations.latest_for_lead(tenant.id, lead.id)
+    if conversation is None or conversation.channel != channel:
+        conversation = Conversation(
+            tenant_id=tenant.id, lead_id=lead.id, channel=channel, created_at=now, updated_at=now
+        )
+        uow.conversations.add(conversation)
+    return conversation
+
+
+def queue_message(
+    uow: UnitOfWork,
+    lead: Lead,
+    conversation: Conversation | None,
+    *,
+    kind: MessageKind,
+    body: str,
+    now: datetime,
+    business_initiated: bool = False,
+    send_after: datetime | None = None,
+) -> Message:
+    """Add an outbound message as QUEUED (or SUPPRESSED for an opted-out lead)."""
+    message = Message(
+        tenant_id=lead.tenant_id,
+        lead_id=lead.id,
+        conversation_id=conversation.id if conversation else None,
+        direction=Direction.OUTBOUND,
+        kind=kind,
+        body=body,
+        status=MessageStatus.SUPPRESSED if lead.opted_out else MessageStatus.QUEUED,
+        business_initiated=business_initiated,
+        send_after=send_after,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.messages.add(message)
+    return message
+
+
+def enqueue_send(
+    queue: JitterQueue,
+    message: Message,
+    run_at: datetime,
+    *,
+    conversation: Conversation | None = None,
+    request_id: str | None = None,
+) -> str | None:
+    """Enqueue the task that sends `message` (after its row is committed)."""
+    if message.status != MessageStatus.QUEUED:
+        return None
+    return queue.enqueue(
+        task_type_for(message, conversation),
+        tenant_id=message.tenant_id,
+        payload={"message_id": message.id},
+        run_at=max(run_at, message.send_after) if message.send_after else run_at,
+        dedupe_key=dedupe_key(message),
+        request_id=request_id,
+    )
+
+
+class ReconcileOutbox:
+    """Re-enqueue every QUEUED message older than `grace`: if its task is still in the
+    queue the dedupe key makes this a no-op; if the queue lost it, it is back."""
+
+    def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock, grace: timedelta) -> None:
+        self.uow, self.queue, self.clock, self.grace = uow, queue, clock, grace
+
+    def __call__(self) -> int:
+        now = self.clock.now()
+        with self.uow:
+            stale = self.uow.messages.list_queued(created_before=now - self.grace)
+            conversations = {
+                m.conversation_id: self.uow.conversations.get(m.tenant_id, m.conversation_id)
+                for m in stale
+                if m.conversation_id
+            }
+        requeued = 0
+        for message in stale:
+            conversation = conversations.get(message.conversation_id)
+            if enqueue_send(self.queue, message, now, conversation=conversation):
+                requeued += 1
+        return requeued

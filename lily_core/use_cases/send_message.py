@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+import attrs
+
+from lily_core.domain.compliance import Jitter, quiet_until
+from lily_core.domain.geo import lookup_zip
+from lily_core.domain.leads import (
+    Channel,
+    Conversation,
+    Lead,
+    Message,
+    MessageKind,
+    MessageStatus,
+)
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import (
+    NotFound,
+    PermanentDeliveryError,
+    RecipientOptedOut,
+    TransientDeliveryError,
+)
+from lily_core.ports.clock import Clock
+from lily_core.ports.providers import ChatwootClient, SentSms, SmsSender
+from lily_core.ports.queue import JitterQueue, Task
+from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.outbox import enqueue_send
+
+
+class SendOutcome(enum.StrEnum):
+    SENT = "sent"
+    SANDBOX = "sandbox"
+    ALREADY_DONE = "already_done"  # a re-run after the message was handled: nothing sent
+    SUPPRESSED = "suppressed"  # opted out
+    HELD = "held"  # automations paused
+    DEFERRED = "deferred"  # quiet hours: re-enqueued for the window's end
+    OPTED_OUT = "opted_out"  # the carrier says the recipient opted out (21610)
+
+
+def lead_timezone(lead: Lead, tenant: Tenant) -> str:
+    info = lookup_zip(lead.zip) if lead.zip else None
+    return info.timezone if info and info.timezone else tenant.timezone
+
+
+def must_respect_quiet_hours(
+    tenant: Tenant, message: Message, conversation: Conversation | None, now: datetime
+) -> bool:
+    """Business-initiated messages always wait out quiet hours; replies to something the
+    customer just did go at once, unless the tenant chose strict quiet hours."""
+    if message.business_initiated or tenant.strict_quiet_hours:
+        return True
+    last = conversation.last_customer_activity_at if conversation else None
+    window = timedelta(minutes=tenant.conversational_window_minutes)
+    return last is None or now - last > window
+
+
+@attrs.frozen
+class _Snapshot:
+    tenant: Tenant
+    lead: Lead
+    message: Message
+    conversation: Conversation | None
+
+
+class SendMessage:
+    """The worker's handler for every outbound message task. Checks, at send time, that
+    the lead has not opted out, that the tenant's automations run, and quiet hours; then
+    sends once: a message is marked SENDING before the provider call, and a re-run that
+    finds it SENDING (a crash mid-send) does not send it again."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        queue: JitterQueue,
+        clock: Clock,
+        sms: SmsSender,
+        *,
+        status_callback_url: str | None,
+        jitter: Jitter,
+        max_attempts: int,
+        chatwoot: ChatwootClient | None = None,
+    ) -> None:
+        self.uow, self.queue, self.clock, self.sms = uow, queue, clock, sms
+        self.status_callback_url = status_callback_url
+        self.jitter, self.max_attempts, self.chatwoot = jitter, max_attempts, chatwoot
+
+    def __call__(self, task: Task) -> SendOutcome:
+        message_id = str(task.payload.get("message_id", ""))
+        if not task.tenant_id or not message_id:
+            raise PermanentDeliveryError("task has no tenant_id or message_id")
+        now = self.clock.now()
+        with self.uow:
+            snap = self._load(task.tenant_id, message_id)
+            message, lead, tenant = snap.message, snap.lead, snap.tenant
+            if message.status == MessageStatus.SENDING:
+                message.status = MessageStatus.FAILED
+                message.error_message = "interrupted while sending; not resent to avoid a duplicate"
+                self.uow.commit()
+                return SendOutcome.ALREADY_DONE
+            if message.status != MessageStatus.QUEUED:
+                return SendOutcome.ALREADY_DONE
+            if lead.opted_out and message.kind != MessageKind.HELP:
+                return self._finish(
+                    message, MessageStatus.SUPPRESSED, SendOutcome.SUPPRESSED, "lead opted out"
+                )
+            if tenant.automations_paused and message.kind != MessageKind.MANUAL:
+                return self._finish(
+                    message, MessageStatus.HELD, SendOutcome.HELD, "automations paused"
+                )
+            if must_respect_quiet_hours(tenant, message, snap.conversation, now):
+                until = quiet_until(now, lead_timezone(lead, tenant), tenant.quiet_hours)
+                if until is not None:
+                    message.send_after = until + self.jitter.delay()
+                    self.uow.commit()
+                    enqueue_send(
+                        self.queue,
+                        message,
+                        message.send_after,
+                        conversation=snap.conversation,
+                        request_id=task.request_id,
+                    )
+                    return SendOutcome.DEFERRED
+            message.status = MessageStatus.SENDING
+            message.updated_at = now
+            self.uow.commit()
+        return self._deliver(snap, task)
+
+    def _load(self, tenant_id: str, message_id: str) -> _Snapshot:
+        tenant = self.uow.tenants.get(tenant_id)
+        message = self.uow.messages.get(tenant_id, message_id)
+        lead = self.uow.leads.get(tenant_id, message.lead_id) if message else None
+        if tenant is None or message is None or lead is None:
+            raise PermanentDeliveryError(f"message {message_id} not found for this tenant")
+        conversation = (
+            self.uow.conversations.get(tenant_id, message.conversation_id)
+            if message.conversation_id
+            else None
+        )
+        return _Snapshot(tenant, lead, message, conversation)
+
+    def _deliver(self, snap: _Snapshot, task: Task) -> SendOutcome:
+        try:
+            sent = self._send(snap)
+        except RecipientOptedOut as exc:
+            self._record_failure(snap, exc.code, str(exc), opt_out=True)
+            return SendOutcome.OPTED_OUT
+        except PermanentDeliveryError as exc:
+            self._record_failure(snap, exc.code, str(exc))
+            raise
+        except TransientDeliveryError as exc:
+            last = task.attempts >= self.max_attempts
+            self._record_failure(snap, exc.code, str(exc), requeue=not last)
+            raise
+        with self.uow:
+            message = self.uow.messages.get(snap.tenant.id, snap.message.id)
+            lead = self.uow.leads.get(snap.tenant.id, snap.lead.id)
+            if message is None or lead is None:
+                raise NotFound("message vanished while sending")
+            now = self.clock.now()
+            sandbox = sent.status == "sandbox"
+            message.status = MessageStatus.SANDBOX if sandbox else MessageStatus.SENT
+            message.provider_sid, message.sent_at, message.updated_at = sent.provider_sid, now, now
+            if lead.first_contact_at is None:
+                lead.first_contact_at = now
+            self.uow.commit()
+        return SendOutcome.SANDBOX if sandbox else SendOutcome.SENT
+
+    def _send(self, snap: _Snapshot) -> SentSms:
+        conversation = snap.conversation
+        if conversation is not None and conversation.channel == Channel.CHATWOOT:
+            if self.chatwoot is None or conversation.chatwoot_conversation_id is None:
+                raise PermanentDeliveryError("Chatwoot is not configured (LILY_CHATWOOT_URL)")
+            ident = self.chatwoot.reply(
+                snap.tenant, conversation.chatwoot_conversation_id, snap.message.body
+            )
+            return SentSms(f"chatwoot:{ident}", "sent")
+        if not snap.lead.phone:
+            raise PermanentDeliveryError("the lead has no phone number")
+        return self.sms.send(
+            snap.tenant,
+            to=snap.lead.phone,
+            body=snap.message.body,
+            status_callback=self.status_callback_url,
+        )
+
+    def _finish(
+        self, message: Message, status: MessageStatus, outcome: SendOutcome, why: str
+    ) -> SendOutcome:
+        message.status, message.error_message = status, why
+        message.updated_at = self.clock.now()
+        self.uow.commit()
+        return outcome
+
+    def _record_failure(
+        self,
+        snap: _Snapshot,
+        code: str | None,
+        error: str,
+        *,
+        opt_out: bool = False,
+        requeue: bool = False,
+    ) -> None:
+        with self.uow:
+            message = self.uow.messages.get(snap.tenant.id, snap.message.id)
+            lead = self.uow.leads.get(snap.tenant.id, snap.lead.id)
+            if message is None or lead is None:
+                return
+            now = self.clock.now()
+            message.status = MessageStatus.QUEUED if requeue else MessageStatus.FAILED
+            message.error_code, message.error_message, message.updated_at = code, error, now
+            if opt_out:
+                lead.opted_out, lead.opted_out_at = True, now
+            self.uow.commit()

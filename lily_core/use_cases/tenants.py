@@ -1,0 +1,181 @@
+"""Onboarding a tenant and changing its settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+
+from lily_core.domain.geo import lookup_zip, require_timezone, require_zip
+from lily_core.domain.phone import normalize_phone
+from lily_core.domain.tenant import QuietHours, Tenant, new_secret, require_slug, slugify
+from lily_core.errors import Conflict, InvalidInput, NotFound
+from lily_core.ports.clock import Clock
+from lily_core.ports.repositories import UnitOfWork
+
+FALLBACK_TIMEZONE = "America/New_York"
+
+
+def find_tenant(uow: UnitOfWork, slug: str) -> Tenant:
+    """The tenant with this slug; NotFound otherwise. Call inside `with uow:`."""
+    tenant = uow.tenants.get_by_slug(slug)
+    if tenant is None:
+        raise NotFound(f"no tenant with slug {slug!r}")
+    return tenant
+
+
+def guess_timezone(phone: str, zip_code: str | None) -> str:
+    """The ZIP's timezone, else the phone number's if it has only one, else Eastern."""
+    info = lookup_zip(zip_code) if zip_code else None
+    if info and info.timezone:
+        return info.timezone
+    zones = phone_timezones.time_zones_for_number(phonenumbers.parse(phone))
+    return zones[0] if len(zones) == 1 and zones[0].startswith("America/") else FALLBACK_TIMEZONE
+
+
+class OnboardTenant:
+    """Create a tenant from its name and business number; the slug comes from the name
+    unless given, the Cal.com secret is generated unless given."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self.uow, self.clock = uow, clock
+
+    def __call__(
+        self,
+        *,
+        name: str,
+        phone: str,
+        forward_to: str | None = None,
+        timezone: str | None = None,
+        zip_code: str | None = None,
+        booking_url: str | None = None,
+        slug: str | None = None,
+        calcom_secret: str | None = None,
+    ) -> Tenant:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("must not be empty", field="name")
+        business_phone = normalize_phone(phone, field="phone")
+        zip_code = require_zip(zip_code) if zip_code else None
+        tenant = Tenant(
+            name=name,
+            slug=require_slug(slug) if slug else slugify(name),
+            phone=business_phone,
+            forward_to=normalize_phone(forward_to, field="forward_to") if forward_to else None,
+            zip=zip_code,
+            booking_url=_url(booking_url, "booking_url") if booking_url else None,
+            calcom_secret=calcom_secret or new_secret(),
+            timezone=require_timezone(timezone)
+            if timezone
+            else guess_timezone(business_phone, zip_code),
+            created_at=self.clock.now(),
+        )
+        with self.uow:
+            if self.uow.tenants.get_by_slug(tenant.slug):
+                raise Conflict(f"a tenant with slug {tenant.slug!r} exists; pass another --slug")
+            if self.uow.tenants.get_by_phone(tenant.phone):
+                raise Conflict(f"{tenant.phone} is already the number of another tenant")
+            self.uow.tenants.add(tenant)
+            self.uow.commit()
+        return tenant
+
+
+def _url(value: str, field: str) -> str:
+    value = value.strip()
+    if not value.startswith(("https://", "http://")):
+        raise InvalidInput(f"{value!r} is not an http(s) URL", field=field)
+    return value
+
+
+def _optional(convert: Callable[[str, str], Any]) -> Callable[[str, str], Any]:
+    """An empty string clears an optional setting."""
+    return lambda raw, field: convert(raw, field) if raw.strip() else None
+
+
+def _int_in(low: int, high: int) -> Callable[[str, str], int]:
+    def convert(raw: str, field: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidInput(f"{raw!r} is not a whole number", field=field) from None
+        if not low <= value <= high:
+            raise InvalidInput(f"must be between {low} and {high}", field=field)
+        return value
+
+    return convert
+
+
+def _bool(raw: str, field: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise InvalidInput(f"{raw!r} is not true or false", field=field)
+
+
+def _text(raw: str, field: str) -> str:
+    if not raw.strip():
+        raise InvalidInput("must not be empty", field=field)
+    return raw.strip()
+
+
+def _template(raw: str, field: str) -> str:
+    text = _text(raw, field)
+    if len(text) > 640:
+        raise InvalidInput("is longer than 640 characters (4 SMS segments)", field=field)
+    return text
+
+
+# setting name -> how a raw string becomes its value (raising InvalidInput naming the field)
+_SETTINGS: dict[str, Callable[[str, str], Any]] = {
+    "name": _text,
+    "forward_to": _optional(lambda raw, field: normalize_phone(raw, field=field)),
+    "booking_url": _optional(_url),
+    "review_url": _optional(_url),
+    "timezone": lambda raw, field: require_timezone(raw.strip(), field=field),
+    "zip": _optional(lambda raw, field: require_zip(raw, field=field)),
+    "calcom_secret": _text,
+    "google_calendar_id": _optional(_text),
+    "quiet_hours": lambda raw, field: QuietHours.parse(raw, field=field),
+    "strict_quiet_hours": _bool,
+    "missed_call_template": _template,
+    "missed_call_dedupe_minutes": _int_in(0, 7 * 24 * 60),
+    "conversational_window_minutes": _int_in(0, 24 * 60),
+    "review_delay_hours": _int_in(0, 24 * 60),
+    "review_cooldown_days": _int_in(0, 3650),
+    "chatwoot_account_id": _optional(_int_in(1, 2**31 - 1)),
+    "chatwoot_inbox_id": _optional(_int_in(1, 2**31 - 1)),
+    "chatwoot_secret": _optional(_text),
+    "twilio_account_sid": _optional(_text),
+    "twilio_auth_token": _optional(_text),
+    "automations_paused": _bool,
+}
+
+UPDATABLE_SETTINGS = frozenset(_SETTINGS)
+
+
+class UpdateTenant:
+    """Change some of a tenant's settings, given as raw strings (as typed on the command
+    line or sent as JSON); every value is validated before anything is written."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def __call__(self, slug: str, changes: Mapping[str, str]) -> Tenant:
+        unknown = sorted(set(changes) - UPDATABLE_SETTINGS)
+        if unknown:
+            raise InvalidInput("is not a tenant setting", field=unknown[0])
+        values = {name: _SETTINGS[name](str(raw), name) for name, raw in changes.items()}
+        if ("twilio_account_sid" in values) != ("twilio_auth_token" in values):
+            raise InvalidInput(
+                "set the Twilio account SID and auth token together", field="twilio_auth_token"
+            )
+        with self.uow:
+            tenant = find_tenant(self.uow, slug)
+            for name, value in values.items():
+                setattr(tenant, name, value)
+            self.uow.commit()
+        return tenant
