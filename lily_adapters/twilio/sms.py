@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import requests
+from loguru import logger
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.rest import Client
+
+from lily_adapters.twilio._http import TWILIO_API_URL, RebasedTwilioHttpClient
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    RecipientOptedOut,
+    TransientDeliveryError,
+)
+from lily_core.ports import SentSms, SmsSender
+
+OPTED_OUT = 21610  # "Attempt to send to unsubscribed recipient"
+
+
+class TwilioSmsSender(SmsSender):
+    """Sends through Twilio's Messages API from the tenant's business number.
+
+    A tenant with its own (sub)account credentials sends with them, every other tenant with
+    the platform's. One twilio `Client` per account, all sharing one HTTP connection pool.
+    Errors: 21610 -> RecipientOptedOut; 429, 5xx, connection errors and timeouts ->
+    TransientDeliveryError (with Retry-After when Twilio gives one); any other 4xx (21211
+    invalid number, 21614 not a mobile, 20003 bad credentials...) -> PermanentDeliveryError.
+    """
+
+    def __init__(
+        self,
+        account_sid: str | None,
+        auth_token: str | None,
+        api_url: str = TWILIO_API_URL,
+        timeout: float = 10.0,
+    ) -> None:
+        self._platform = (account_sid, auth_token)
+        self._http = RebasedTwilioHttpClient(api_url, timeout=timeout)
+        self._clients: dict[tuple[str, str], Client] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, tenant: Tenant) -> Client:
+        if tenant.has_own_twilio:
+            sid, token = tenant.twilio_account_sid, tenant.twilio_auth_token
+        else:
+            sid, token = self._platform
+        if not sid or not token:
+            raise PermanentDeliveryError(f"no Twilio credentials for tenant {tenant.slug}")
+        # keyed by the token too, so a rotated token takes effect without a restart
+        with self._lock:
+            client = self._clients.get((sid, token))
+            if client is None:
+                client = Client(sid, token, http_client=self._http)
+                self._clients[(sid, token)] = client
+            return client
+
+    def send(
+        self,
+        tenant: Tenant,
+        *,
+        to: str,
+        body: str,
+        media_urls: Sequence[str] = (),
+        status_callback: str | None = None,
+    ) -> SentSms:
+        client = self._client(tenant)
+        options: dict[str, object] = {}
+        if media_urls:
+            options["media_url"] = list(media_urls)
+        if status_callback:
+            options["status_callback"] = status_callback
+        try:
+            message = client.messages.create(to=to, from_=tenant.phone, body=body, **options)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise delivery_error(exc, self._http.last_headers()) from exc
+        except requests.RequestException as exc:
+            raise TransientDeliveryError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        return SentSms(str(message.sid), str(message.status))
+
+    def close(self) -> None:
+        """Release the pooled HTTP connections."""
+        if self._http.session is not None:
+            self._http.session.close()
+
+
+def delivery_error(
+    exc: TwilioRestException | TwilioServiceException, headers: Mapping[str, str]
+) -> DeliveryError:
+    """The core error for a Twilio API error response."""
+    status = int(exc.status)
+    code = str(exc.code) if exc.code is not None else None
+    text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", "")
+    message = f"Twilio {status} (code {code}): {text}"
+    if code == str(OPTED_OUT):
+        return RecipientOptedOut(message, code=code)
+    if status == 429 or status >= 500:
+        return TransientDeliveryError(
+            message, code=code, retry_after=retry_after_seconds(headers.get("retry-after"))
+        )
+    return PermanentDeliveryError(message, code=code)
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either delay-seconds or an HTTP date; None if absent/garbled."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class SandboxSmsSender(SmsSender):
+    """Sends nothing: logs one line and returns a `sandbox` status, for running Lily without
+    Twilio credentials. The line carries no body text and no secrets."""
+
+    def send(
+        self,
+        tenant: Tenant,
+        *,
+        to: str,
+        body: str,
+        media_urls: Sequence[str] = (),
+        status_callback: str | None = None,
+    ) -> SentSms:
+        sid = "SB" + uuid.uuid4().hex
+        logger.bind(tenant=tenant.slug, sid=sid).info(
+            "sandbox SMS to {to}: {chars} chars, {media} media (not sent)",
+            to=to,
+            chars=len(body),
+            media=len(media_urls),
+        )
+        return SentSms(sid, "sandbox")
