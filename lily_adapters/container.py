@@ -7,6 +7,7 @@ what they need. Optional integrations without settings are disabled with one log
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import sqlalchemy as sa
 from dependency_injector import containers, providers
@@ -14,9 +15,21 @@ from loguru import logger
 from sqlalchemy.orm import sessionmaker
 
 from lily_adapters.clock import SystemClock
+from lily_adapters.queue.redis import RedisJitterQueue
+from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.settings import Settings
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
+from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
+from lily_core.domain.compliance import Jitter
+from lily_core.ports.clock import Clock
+from lily_core.ports.providers import SmsSender
+from lily_core.ports.queue import JitterQueue
 from lily_core.use_cases.access import AddUser, CreateApiKey
+from lily_core.use_cases.delivery_status import RecordDeliveryStatus
+from lily_core.use_cases.inbound import HandleInboundSms
+from lily_core.use_cases.missed_call import HandleVoiceCall
+from lily_core.use_cases.outbox import ReconcileOutbox
+from lily_core.use_cases.send_message import SendMessage
 from lily_core.use_cases.pricebooks import ImportPriceBook, PreviewQuote, SetService
 from lily_core.use_cases.tenants import OnboardTenant, UpdateTenant
 
@@ -27,12 +40,38 @@ def _engine(settings: Settings) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+def _queue(settings: Settings, engine: sa.Engine, clock: Clock) -> Iterator[JitterQueue]:
+    """Redis when LILY_REDIS_URL is set, else the SQL queue in Lily's own database."""
+    if settings.redis_url:
+        queue = RedisJitterQueue.from_url(settings.redis_url, clock=clock)
+        yield queue
+        queue.close()
+    else:
+        yield SqlJitterQueue(engine, clock=clock)
+
+
+def _sms_sender(settings: Settings) -> SmsSender:
+    if settings.twilio_enabled:
+        return TwilioSmsSender(
+            settings.twilio_account_sid, settings.platform_twilio_token, settings.twilio_api_url
+        )
+    return SandboxSmsSender()
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
     engine = providers.Resource(_engine, settings)
     session_factory = providers.Singleton(sessionmaker, bind=engine, expire_on_commit=False)
     uow = providers.Factory(SqlUnitOfWork, session_factory=session_factory)
+    queue = providers.Resource(_queue, settings, engine, clock)
+    sms_sender = providers.Singleton(_sms_sender, settings)
+    jitter = providers.Singleton(
+        Jitter, settings.provided.jitter_min_seconds, settings.provided.jitter_max_seconds
+    )
+    status_callback_url = providers.Callable(
+        lambda s: f"{s.public_url}/webhooks/twilio/sms/status", settings
+    )
 
     onboard_tenant = providers.Factory(OnboardTenant, uow=uow, clock=clock)
     update_tenant = providers.Factory(UpdateTenant, uow=uow)
@@ -41,6 +80,23 @@ class Container(containers.DeclarativeContainer):
     preview_quote = providers.Factory(PreviewQuote, uow=uow)
     add_user = providers.Factory(AddUser, uow=uow, clock=clock)
     create_api_key = providers.Factory(CreateApiKey, uow=uow, clock=clock)
+
+    handle_voice_call = providers.Factory(HandleVoiceCall, uow, queue, clock, jitter)
+    handle_inbound_sms = providers.Factory(HandleInboundSms, uow, queue, clock)
+    record_delivery_status = providers.Factory(RecordDeliveryStatus, uow, clock)
+    send_message = providers.Factory(
+        SendMessage,
+        uow,
+        queue,
+        clock,
+        sms_sender,
+        status_callback_url=status_callback_url,
+        jitter=jitter,
+        max_attempts=settings.provided.task_max_attempts,
+    )
+    reconcile_outbox = providers.Factory(
+        ReconcileOutbox, uow, queue, clock, grace=timedelta(minutes=2)
+    )
 
 
 def build_container(settings: Settings | None = None) -> Container:

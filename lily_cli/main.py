@@ -11,11 +11,14 @@ from lily_cli.common import container, new_app, print_json
 from lily_cli.pricebooks import pricebook_app
 from lily_cli.serve import serve
 from lily_cli.tenants import tenant_app
+from lily_cli.worker import queue_app, worker
 from lily_core.domain.quoting import QuoteResult
 from lily_core.errors import LilyError
 
 app = new_app("Lily: missed-call text-back, photo quotes and bookings for exterior cleaners.")
 app.command("serve")(serve)
+app.command("worker")(worker)
+app.add_typer(queue_app, name="queue")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(pricebook_app, name="pricebook")
 db_app = new_app("Database schema.")

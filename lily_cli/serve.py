@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from lily_adapters.logs import configure_logging
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
 from lily_http.app import create_app
+from lily_worker.wiring import build_worker
 
 
 def serve(
@@ -27,4 +29,14 @@ def serve(
         logger.info("database: embedded SQLite schema up to date")
     container = build_container(settings)
     app = create_app(container)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    worker = None if no_worker else build_worker(container)
+    thread = threading.Thread(target=worker.run, name="lily-worker", daemon=True) if worker else None
+    if thread:
+        thread.start()
+        logger.info("worker: running in-process (use --no-worker and `lily worker` to split)")
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        if worker and thread:
+            worker.stop()
+            thread.join(timeout=30)

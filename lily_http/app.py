@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lily_adapters.container import Container
+from lily_http.routes import twilio
 
 REQUESTS = Counter("lily_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -52,6 +53,8 @@ def create_app(container: Container) -> FastAPI:
             headers=getattr(exc, "headers", None),
         )
 
+    app.include_router(twilio.router)
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """The process is up."""
@@ -68,6 +71,12 @@ def create_app(container: Container) -> FastAPI:
         except Exception as exc:
             logger.warning(f"readyz: database not reachable: {type(exc).__name__}")
             checks["database"] = "unreachable"
+        try:
+            container.queue().stats()
+            checks["queue"] = "ok"
+        except Exception as exc:
+            logger.warning(f"readyz: queue not reachable: {type(exc).__name__}")
+            checks["queue"] = "unreachable"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
                             status_code=200 if ready else 503)

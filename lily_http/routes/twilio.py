@@ -1,0 +1,144 @@
+"""Twilio webhooks: voice, inbound SMS/MMS and delivery status (DESIGN §2.1, §2.5).
+
+Each request: find the tenant by its business number, check X-Twilio-Signature against
+LILY_PUBLIC_URL + path (+ query) with that tenant's auth token — 403 before anything is
+stored — then call one use case and answer TwiML."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from loguru import logger
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from lily_adapters.container import Container
+from lily_adapters.twilio.webhooks import (
+    empty_messaging_twiml,
+    forward_call_twiml,
+    is_valid_signature,
+    missed_call_twiml,
+)
+from lily_core.domain.phone import try_normalize_phone
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import InvalidInput
+from lily_core.use_cases.inbound import InboundSms
+from lily_core.use_cases.missed_call import CallOutcome, VoiceEvent
+from lily_http.deps import ContainerDep, RequestIdDep
+
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+RING_TIMEOUT_SECONDS = 20
+
+
+def twiml(xml: str) -> Response:
+    return Response(xml, media_type="application/xml")
+
+
+def tenant_auth_token(container: Container, tenant: Tenant) -> str:
+    """The token Twilio signs this tenant's webhooks with: its own subaccount's, else the
+    platform's, else (sandbox mode) the tenant's sandbox token."""
+    if tenant.has_own_twilio and tenant.twilio_auth_token:
+        return tenant.twilio_auth_token
+    return container.settings().platform_twilio_token or tenant.sandbox_auth_token
+
+
+async def signed_form(request: Request, container: Container, number_field: str) -> tuple[Tenant, FormData]:
+    """The verified form and the tenant whose business number is in `number_field`."""
+    try:
+        form = await request.form()
+    except Exception:
+        raise HTTPException(400, "the body is not a form") from None
+    number = try_normalize_phone(str(form.get(number_field) or ""))
+
+    def lookup() -> Tenant | None:
+        uow = container.uow()
+        with uow:
+            return uow.tenants.get_by_phone(number) if number else None
+
+    tenant = await run_in_threadpool(lookup)
+    if tenant is None:
+        raise HTTPException(404, f"no tenant has the number in {number_field}")
+    url = container.settings().public_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    params: dict[str, str | list[str]] = {}
+    for key in form:
+        values = [str(v) for v in form.getlist(key)]
+        params[key] = values if len(values) > 1 else values[0]
+    if not is_valid_signature(
+        tenant_auth_token(container, tenant), url, params, request.headers.get("x-twilio-signature")
+    ):
+        logger.bind(tenant=tenant.slug, path=request.url.path).warning("twilio: bad signature")
+        raise HTTPException(403, "invalid X-Twilio-Signature")
+    return tenant, form
+
+
+def _field(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    return str(value) if value is not None else None
+
+
+@router.post("/voice")
+async def voice(request: Request, container: ContainerDep, request_id: RequestIdDep) -> Response:
+    tenant, form = await signed_form(request, container, "To")
+    event = VoiceEvent(
+        call_sid=_field(form, "CallSid") or "",
+        from_number=_field(form, "From") or "",
+        call_status=_field(form, "CallStatus"),
+        dial_call_status=_field(form, "DialCallStatus"),
+    )
+    try:
+        result = await run_in_threadpool(container.handle_voice_call(), tenant, event,
+                                         request_id=request_id)
+    except InvalidInput as exc:
+        raise HTTPException(400, str(exc)) from None
+    logger.bind(tenant=tenant.slug, call_sid=event.call_sid, outcome=str(result.outcome)).info(
+        "voice webhook"
+    )
+    if result.outcome == CallOutcome.FORWARD and result.forward_to:
+        action = container.settings().public_url + request.url.path
+        return twiml(forward_call_twiml(result.forward_to, action, RING_TIMEOUT_SECONDS))
+    if result.outcome == CallOutcome.ANSWERED:
+        return twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>')
+    return twiml(missed_call_twiml(tenant.name))
+
+
+@router.post("/sms")
+async def sms(request: Request, container: ContainerDep, request_id: RequestIdDep) -> Response:
+    tenant, form = await signed_form(request, container, "To")
+    try:
+        count = int(_field(form, "NumMedia") or 0)
+    except ValueError:
+        raise HTTPException(400, "NumMedia is not a number") from None
+    media = [
+        (url, _field(form, f"MediaContentType{i}") or "application/octet-stream")
+        for i in range(min(count, 10))
+        if (url := _field(form, f"MediaUrl{i}"))
+    ]
+    inbound = InboundSms(
+        message_sid=_field(form, "MessageSid") or _field(form, "SmsSid") or "",
+        from_number=_field(form, "From") or "",
+        body=_field(form, "Body") or "",
+        media=tuple(media),
+        opt_out_type=_field(form, "OptOutType"),
+    )
+    try:
+        result = await run_in_threadpool(container.handle_inbound_sms(), tenant, inbound,
+                                         request_id=request_id)
+    except InvalidInput as exc:
+        raise HTTPException(400, str(exc)) from None
+    logger.bind(tenant=tenant.slug, outcome=str(result.outcome)).info("sms webhook")
+    return twiml(empty_messaging_twiml())
+
+
+@router.post("/sms/status")
+async def sms_status(request: Request, container: ContainerDep) -> Response:
+    tenant, form = await signed_form(request, container, "From")
+    sid = _field(form, "MessageSid") or _field(form, "SmsSid")
+    status = _field(form, "MessageStatus") or _field(form, "SmsStatus")
+    if not sid or not status:
+        raise HTTPException(400, "MessageSid and MessageStatus are required")
+    changed = await run_in_threadpool(
+        container.record_delivery_status(), tenant, sid, status, _field(form, "ErrorCode")
+    )
+    logger.bind(tenant=tenant.slug, sid=sid, status=status, changed=changed).info("sms status")
+    return Response(status_code=204)

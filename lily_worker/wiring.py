@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lily_adapters.container import Container
+from lily_core.ports.queue import Task, TaskType
+from lily_worker.worker import Handler, Worker
+
+RECONCILE_EVERY_SECONDS = 60.0
+
+
+def _use(factory: Callable[[], Callable[[Task], object]]) -> Handler:
+    """A handler that builds a fresh use case (with its own unit of work) per task."""
+
+    def handle(task: Task) -> None:
+        factory()(task)
+
+    return handle
+
+
+def build_handlers(container: Container) -> dict[str, Handler]:
+    send = _use(container.send_message)
+    return {
+        TaskType.MISSED_CALL_SMS: send,
+        TaskType.SEND_MESSAGE: send,
+        TaskType.REVIEW_REQUEST_SMS: send,
+        TaskType.CHATWOOT_REPLY: send,
+    }
+
+
+def build_worker(container: Container) -> Worker:
+    """The worker for this container's settings: its queue, the task handlers, and the
+    outbox reconciler as a periodic job."""
+    settings = container.settings()
+
+    def reconcile() -> None:
+        container.reconcile_outbox()()
+
+    return Worker(
+        container.queue(),
+        build_handlers(container),
+        container.clock(),
+        concurrency=settings.worker_concurrency,
+        max_attempts=settings.task_max_attempts,
+        periodic=[(RECONCILE_EVERY_SECONDS, reconcile)],
+    )
