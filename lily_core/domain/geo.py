@@ -31,7 +31,7 @@ def lookup_zip(zip_code: str) -> ZipInfo | None:
     """The ZipInfo of a 5-digit US ZIP, or None if the ZIP does not exist."""
     if not _ZIP_RE.match(zip_code):
         return None
-    found = zipcodes.matching(zip_code)
+    found = zipcodes.matching(zip_code)  # type: ignore[no-untyped-call]
     if not found:
         return None
     row = found[0]

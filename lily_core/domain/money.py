@@ -6,11 +6,14 @@ _SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$"}
 
 
 def format_money(cents: int, currency: str = "USD") -> str:
-    """`27000` -> `$270`; `27050` -> `$270.50`; other currencies as `270 EUR`."""
-    units = Decimal(cents) / 100
+    """`27000` -> `$270`; `27050` -> `$270.50`; `-50` -> `-$0.50`; other currencies as
+    `270 EUR`."""
+    # The sign goes before the symbol ("-$0.50", not "$-0.50").
+    sign = "-" if cents < 0 else ""
+    units = Decimal(abs(cents)) / 100
     text = f"{units:,.0f}" if cents % 100 == 0 else f"{units:,.2f}"
     symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 
 
 def format_range(low_cents: int, high_cents: int, currency: str = "USD") -> str:

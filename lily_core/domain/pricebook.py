@@ -121,11 +121,17 @@ class PriceBookVersion:
         return PriceBook.from_document(self.document)
 
 
-def _num(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
+def _num(value: Decimal) -> int | float | str:
+    # A float only when it reads back as the same Decimal: past ~15 significant digits a float
+    # would change the amount, so the exact decimal string is written instead (the parser
+    # accepts numeric strings).
+    if value == value.to_integral_value():
+        return int(value)
+    as_float = float(value)
+    return as_float if Decimal(str(as_float)) == value else str(value)
 
 
-def _units(cents: int | Decimal) -> int | float:
+def _units(cents: int | Decimal) -> int | float | str:
     return _num(Decimal(cents) / 100)
 
 
@@ -159,7 +165,8 @@ def _fail(field: str, message: str) -> PriceBookInvalid:
 def _mapping(value: object, field: str, allowed: set[str], required: set[str]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise _fail(field, "must be a mapping")
-    unknown = sorted(set(value) - allowed)
+    # str(): YAML may give non-string keys (1, null) that neither sort together nor name a field.
+    unknown = sorted(map(str, set(value) - allowed))
     if unknown:
         raise _fail(f"{field}.{unknown[0]}" if field else unknown[0], "unknown key")
     missing = sorted(required - set(value))
@@ -181,7 +188,11 @@ def _decimal(
         raise _fail(field, "must be a finite number")
     if number < minimum:
         raise _fail(field, f"must be at least {minimum}")
-    if number != number.quantize(Decimal(1).scaleb(-places)):
+    try:
+        exact = number == number.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:  # more digits than the decimal context holds (e.g. 1e30)
+        raise _fail(field, "is too large") from None
+    if not exact:
         raise _fail(field, f"has more than {places} decimal places")
     return number
 
@@ -228,7 +239,7 @@ def _zip(value: object, field: str) -> str:
     return text
 
 
-def _unique_keys(items: Sequence[Service] | Sequence[Modifier], field: str) -> None:
+def _unique_keys(items: Sequence[Service | Modifier], field: str) -> None:
     seen: set[str] = set()
     for i, item in enumerate(items):
         if item.key in seen:
@@ -305,9 +316,12 @@ def _parse(doc: object) -> PriceBook:
     keys = {s.key for s in services}
     defaults = []
     for i, key in enumerate(raw_defaults):
-        if key not in keys:
+        if not isinstance(key, str) or key not in keys:
             raise _fail(f"default_services[{i}]", f"{key!r} is not a service key")
-        defaults.append(str(key))
+        # A repeated default would be summed twice and double the quote.
+        if key in defaults:
+            raise _fail(f"default_services[{i}]", f"{key!r} is listed twice")
+        defaults.append(key)
 
     return PriceBook(
         currency=currency,

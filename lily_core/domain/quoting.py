@@ -136,8 +136,9 @@ class QuotingService:
                 QuoteLine(
                     LineKind.MODIFIER,
                     modifier.key,
+                    # A discount (multiplier < 1) adds a negative amount: no "+" before it.
                     f"{modifier.name} ×{modifier.multiplier}: "
-                    f"+{format_range(add_low, add_high, cur)}",
+                    f"{'+' if add_high >= 0 else ''}{format_range(add_low, add_high, cur)}",
                     add_low,
                     add_high,
                 )
@@ -163,11 +164,14 @@ class QuotingService:
 
         minimum = pricebook.minimum_charge_cents
         if low < minimum or high < minimum:
+            # Each line adds the change in the whole-cent running total, so the lines of the
+            # explanation add up to the quoted range to the cent.
+            new_low, new_high = max(low, Decimal(minimum)), max(high, Decimal(minimum))
             add_low, add_high = (
-                to_cents(max(minimum - low, Decimal(0))),
-                to_cents(max(minimum - high, Decimal(0))),
+                to_cents(new_low) - to_cents(low),
+                to_cents(new_high) - to_cents(high),
             )
-            low, high = max(low, Decimal(minimum)), max(high, Decimal(minimum))
+            low, high = new_low, new_high
             lines.append(
                 QuoteLine(
                     LineKind.MINIMUM,
@@ -186,8 +190,8 @@ class QuotingService:
                     LineKind.ROUNDING,
                     "round_to",
                     f"Rounded to the nearest {format_money(step, cur)}",
-                    to_cents(final_low - low),
-                    to_cents(final_high - high),
+                    int(final_low) - to_cents(low),
+                    int(final_high) - to_cents(high),
                 )
             )
         return QuoteResult(

@@ -90,14 +90,14 @@ class Tenant:
     conversational_window_minutes: int = 15
     review_delay_hours: int = 24
     review_cooldown_days: int = 90
-    calcom_secret: str = attrs.field(factory=new_secret)
-    sandbox_auth_token: str = attrs.field(factory=new_secret)
+    calcom_secret: str = attrs.field(factory=new_secret, repr=False)
+    sandbox_auth_token: str = attrs.field(factory=new_secret, repr=False)
     google_calendar_id: str | None = None
     twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
+    twilio_auth_token: str | None = attrs.field(default=None, repr=False)
     chatwoot_account_id: int | None = None
     chatwoot_inbox_id: int | None = None
-    chatwoot_secret: str | None = None
+    chatwoot_secret: str | None = attrs.field(default=None, repr=False)
     automations_paused: bool = False
     created_at: datetime
 

@@ -1,0 +1,114 @@
+"""Imperative mapping of the core's attrs entities onto the tables (the domain knows
+nothing of storage).
+
+Loading: SQLAlchemy builds loaded objects without calling `__init__`, so attrs defaults and
+factories are not run on load -- they need not be, as every attribute is a column and comes
+back from the row. Constructing an entity in code still runs attrs' `__init__` (with its
+defaults), instrumented by SQLAlchemy.
+
+JSON fields (Message.media, Quote.lines, PriceBookVersion.document): SQLAlchemy does not see
+in-place changes to a JSON value, and MutableList/MutableDict would only see top-level ones
+(`media.append`, not `media[0]["stored_key"] = ...`). So neither replacing nor mutating is
+required of callers: each loaded or flushed object keeps a deep snapshot of its JSON values,
+and `flag_json_changes` (run before every flush and by SqlUnitOfWork.commit) compares and
+marks the changed ones dirty. Any change, at any depth, is saved -- as with the fake.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from lily_adapters.sql import tables as t
+from lily_core.domain.leads import Call, Conversation, Lead, Message
+from lily_core.domain.pricebook import PriceBookVersion
+from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
+from lily_core.domain.tenant import Tenant
+
+mapper_registry = orm.registry(metadata=t.metadata)
+
+_MAPPINGS: tuple[tuple[type, sa.Table], ...] = (
+    (Tenant, t.tenants),
+    (User, t.users),
+    (ApiKey, t.api_keys),
+    (Lead, t.leads),
+    (Conversation, t.conversations),
+    (Message, t.messages),
+    (Call, t.calls),
+    (Quote, t.quotes),
+    (Booking, t.bookings),
+    (Subscription, t.subscriptions),
+    (PriceBookVersion, t.pricebooks),
+    (ProcessedWebhook, t.webhooks),
+)
+
+# class -> its JSON attributes, watched for in-place changes
+JSON_FIELDS: dict[type, tuple[str, ...]] = {
+    Message: ("media",),
+    Quote: ("lines",),
+    PriceBookVersion: ("document",),
+}
+_SNAPSHOT = "lily_json_snapshot"
+_lock = threading.Lock()
+_started = False
+
+
+def start_mappers() -> None:
+    """Map every entity class onto its table. Idempotent and thread-safe; call it from the
+    composition root (SqlUnitOfWork calls it too)."""
+    global _started
+    with _lock:
+        if _started:
+            return
+        for cls, table in _MAPPINGS:
+            mapper: orm.Mapper[Any] = mapper_registry.map_imperatively(cls, table)
+            if cls in JSON_FIELDS:
+                sa.event.listen(mapper, "load", _on_load)
+                sa.event.listen(mapper, "refresh", _on_refresh)
+        _started = True
+
+
+def _on_load(target: Any, context: Any) -> None:
+    _snapshot(target)
+
+
+def _on_refresh(target: Any, context: Any, attrs: Any) -> None:
+    _snapshot(target)
+
+
+def _snapshot(obj: Any) -> None:
+    state = sa.inspect(obj)
+    state.info[_SNAPSHOT] = {
+        name: copy.deepcopy(state.dict[name])
+        for name in JSON_FIELDS[type(obj)]
+        if name in state.dict
+    }
+
+
+def flag_json_changes(session: orm.Session) -> None:
+    """Mark dirty every JSON attribute changed in place since it was loaded or last flushed,
+    and snapshot the current values (which the coming flush writes)."""
+    for obj in [*session.identity_map.values(), *session.new]:
+        fields = JSON_FIELDS.get(type(obj))
+        if not fields:
+            continue
+        state = sa.inspect(obj)
+        before = state.info.get(_SNAPSHOT)
+        if before is not None and state.persistent:
+            for name in fields:
+                if name in state.dict and name in before and state.dict[name] != before[name]:
+                    orm.attributes.flag_modified(obj, name)
+        _snapshot(obj)
+
+
+def _before_flush(session: orm.Session, flush_context: Any, instances: Any) -> None:
+    flag_json_changes(session)
+
+
+def watch_json_changes(session: orm.Session) -> None:
+    """Install the before-flush hook of `flag_json_changes` on one session."""
+    sa.event.listen(session, "before_flush", _before_flush)

@@ -1,0 +1,353 @@
+"""SQLAlchemy implementations of the repository ports. Each takes a zero-argument callable
+returning the current Session (SqlUnitOfWork's), so one repository object serves every
+`with uow:` block. Every lookup of a tenant-owned row filters on tenant_id."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from lily_adapters.sql import tables as t
+from lily_core.domain.leads import (
+    Call,
+    Conversation,
+    Direction,
+    Lead,
+    LeadStatus,
+    Message,
+    MessageStatus,
+)
+from lily_core.domain.pagination import Cursor, Page
+from lily_core.domain.pricebook import PriceBookVersion
+from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import Conflict
+from lily_core.ports import repositories as ports
+
+E = TypeVar("E")
+SessionGetter = Callable[[], orm.Session]
+
+
+@contextmanager
+def integrity_as_conflict(session: orm.Session) -> Iterator[None]:
+    """Turn an IntegrityError (from a flush: commit or a query's autoflush) into Conflict,
+    after rolling the session back so nothing of the transaction is written."""
+    try:
+        yield
+    except sa.exc.IntegrityError as exc:
+        discard(session)
+        raise Conflict(str(exc.orig)) from exc
+
+
+def discard(session: orm.Session) -> None:
+    """Roll back, keeping the objects the caller holds readable: detach them first, since
+    Session.rollback() expires whatever is still attached (and a detached, expired object
+    raises on every read). The session stays usable for the rest of the block."""
+    session.expunge_all()
+    session.rollback()
+
+
+class _SqlRepository(Generic[E]):
+    table: sa.Table
+
+    def __init__(self, session: SessionGetter) -> None:
+        self._session = session
+
+    def add(self, entity: E) -> None:
+        session = self._session()
+        state = sa.inspect(entity)
+        if state.session is session:
+            return
+        key = state.key
+        if key is not None and session.identity_map.get(key) not in (None, entity):
+            # A copy from an earlier block while this one already holds the row: the fake's
+            # add() replaces the row, so copy this one's state over the loaded one.
+            session.merge(entity)
+        else:
+            session.add(entity)
+
+    def _scalars(self, stmt: sa.Select[Any]) -> builtins.list[Any]:
+        session = self._session()
+        with integrity_as_conflict(session):
+            return builtins.list(session.scalars(stmt))
+
+    def _one(self, stmt: sa.Select[E]) -> E | None:
+        found = self._scalars(stmt.limit(1))
+        return found[0] if found else None
+
+    def _all(self, stmt: sa.Select[E]) -> builtins.list[E]:
+        return self._scalars(stmt)
+
+    def _newest_first(self, stmt: sa.Select[E], limit: int, after: Cursor | None) -> Page[E]:
+        """Order by (created_at, id) descending, like the fake's `_page`; the cursor is the
+        last item's (created_at, id). Fetch one extra row to know whether more follow."""
+        created, ident = self.table.c.created_at, self._ordered_id()
+        if after is not None:
+            stmt = stmt.where(
+                sa.or_(
+                    created < after.created_at,
+                    sa.and_(created == after.created_at, ident < after.id),
+                )
+            )
+        rows = self._all(stmt.order_by(created.desc(), ident.desc()).limit(limit + 1))
+        page = rows[:limit]
+        more = len(rows) > limit
+        last: Any = page[-1] if page else None
+        cursor = Cursor(last.created_at, last.id).encode() if more and last else None
+        return Page(page, cursor)
+
+    def _ordered_id(self) -> sa.ColumnElement[str]:
+        # The fake orders ids as Python strings (code points); PostgreSQL orders text by
+        # the database collation unless told otherwise, so ask for bytewise "C" there.
+        column = self.table.c.id
+        if self._session().get_bind().dialect.name == "postgresql":
+            return column.collate("C")
+        return column
+
+    def _get(self, cls: type[E], tenant_id: str, entity_id: str) -> E | None:
+        session = self._session()
+        with integrity_as_conflict(session):
+            found = session.get(cls, entity_id)
+        return found if found is not None and found.tenant_id == tenant_id else None  # type: ignore[attr-defined]
+
+
+class SqlTenantRepository(_SqlRepository[Tenant], ports.TenantRepository):
+    table = t.tenants
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        session = self._session()
+        with integrity_as_conflict(session):
+            return session.get(Tenant, tenant_id)
+
+    def get_by_slug(self, slug: str) -> Tenant | None:
+        return self._one(sa.select(Tenant).where(t.tenants.c.slug == slug))
+
+    def get_by_phone(self, phone: str) -> Tenant | None:
+        return self._one(sa.select(Tenant).where(t.tenants.c.phone == phone))
+
+    def list(self) -> builtins.list[Tenant]:
+        return self._all(sa.select(Tenant).order_by(t.tenants.c.slug))
+
+
+class SqlUserRepository(_SqlRepository[User], ports.UserRepository):
+    table = t.users
+
+    def get(self, tenant_id: str, user_id: str) -> User | None:
+        return self._get(User, tenant_id, user_id)
+
+    def get_by_email(self, email: str) -> User | None:
+        # Emails are stored lower-cased by the use cases; the fake compares the same way.
+        return self._one(sa.select(User).where(t.users.c.email == email.lower()))
+
+
+class SqlApiKeyRepository(_SqlRepository[ApiKey], ports.ApiKeyRepository):
+    table = t.api_keys
+
+    def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        return self._one(sa.select(ApiKey).where(t.api_keys.c.key_hash == key_hash))
+
+    def list(self, tenant_id: str) -> builtins.list[ApiKey]:
+        c = t.api_keys.c
+        return self._all(
+            sa.select(ApiKey).where(c.tenant_id == tenant_id).order_by(c.created_at, c.id)
+        )
+
+
+class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
+    table = t.leads
+
+    def get(self, tenant_id: str, lead_id: str) -> Lead | None:
+        return self._get(Lead, tenant_id, lead_id)
+
+    def get_by_phone(self, tenant_id: str, phone: str) -> Lead | None:
+        c = t.leads.c
+        return self._one(sa.select(Lead).where(c.tenant_id == tenant_id, c.phone == phone))
+
+    def get_by_email(self, tenant_id: str, email: str) -> Lead | None:
+        c = t.leads.c
+        stmt = sa.select(Lead).where(
+            c.tenant_id == tenant_id, sa.func.lower(c.email) == email.lower()
+        )
+        return self._one(stmt.order_by(c.created_at, c.id))
+
+    def list(
+        self,
+        tenant_id: str,
+        *,
+        status: LeadStatus | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Lead]:
+        c = t.leads.c
+        stmt = sa.select(Lead).where(c.tenant_id == tenant_id)
+        if status is not None:
+            stmt = stmt.where(c.status == status)
+        if search:
+            # Substring, not pattern: autoescape makes % and _ in the search literal.
+            needle = search.lower()
+            stmt = stmt.where(
+                sa.or_(
+                    sa.func.lower(c.name).contains(needle, autoescape=True),
+                    c.phone.contains(needle, autoescape=True),
+                )
+            )
+        return self._newest_first(stmt, limit, after)
+
+
+class SqlConversationRepository(_SqlRepository[Conversation], ports.ConversationRepository):
+    table = t.conversations
+
+    def get(self, tenant_id: str, conversation_id: str) -> Conversation | None:
+        return self._get(Conversation, tenant_id, conversation_id)
+
+    def latest_for_lead(self, tenant_id: str, lead_id: str) -> Conversation | None:
+        c = t.conversations.c
+        stmt = sa.select(Conversation).where(c.tenant_id == tenant_id, c.lead_id == lead_id)
+        return self._one(stmt.order_by(c.created_at.desc(), self._ordered_id().desc()))
+
+    def get_by_chatwoot_id(self, tenant_id: str, chatwoot_id: int) -> Conversation | None:
+        c = t.conversations.c
+        stmt = sa.select(Conversation).where(
+            c.tenant_id == tenant_id, c.chatwoot_conversation_id == chatwoot_id
+        )
+        return self._one(stmt.order_by(c.created_at, c.id))
+
+
+class SqlMessageRepository(_SqlRepository[Message], ports.MessageRepository):
+    table = t.messages
+
+    def get(self, tenant_id: str, message_id: str) -> Message | None:
+        return self._get(Message, tenant_id, message_id)
+
+    def get_by_provider_sid(self, tenant_id: str, sid: str) -> Message | None:
+        c = t.messages.c
+        return self._one(sa.select(Message).where(c.tenant_id == tenant_id, c.provider_sid == sid))
+
+    def list_for_lead(
+        self, tenant_id: str, lead_id: str, *, limit: int = 50, after: Cursor | None = None
+    ) -> Page[Message]:
+        c = t.messages.c
+        stmt = sa.select(Message).where(c.tenant_id == tenant_id, c.lead_id == lead_id)
+        return self._newest_first(stmt, limit, after)
+
+    def list_queued(self, *, created_before: datetime, limit: int = 500) -> builtins.list[Message]:
+        c = t.messages.c
+        stmt = (
+            sa.select(Message)
+            .where(
+                c.status == MessageStatus.QUEUED,
+                c.created_at < created_before,
+                c.direction == Direction.OUTBOUND,
+            )
+            .order_by(c.created_at, self._ordered_id())
+            .limit(limit)
+        )
+        return self._all(stmt)
+
+
+class SqlCallRepository(_SqlRepository[Call], ports.CallRepository):
+    table = t.calls
+
+    def get_by_sid(self, tenant_id: str, call_sid: str) -> Call | None:
+        c = t.calls.c
+        return self._one(sa.select(Call).where(c.tenant_id == tenant_id, c.call_sid == call_sid))
+
+    def last_texted_back(self, tenant_id: str, lead_id: str) -> Call | None:
+        c = t.calls.c
+        stmt = sa.select(Call).where(
+            c.tenant_id == tenant_id, c.lead_id == lead_id, c.texted_back.is_(True)
+        )
+        return self._one(stmt.order_by(c.created_at.desc(), self._ordered_id().desc()))
+
+
+class SqlQuoteRepository(_SqlRepository[Quote], ports.QuoteRepository):
+    table = t.quotes
+
+    def get(self, tenant_id: str, quote_id: str) -> Quote | None:
+        return self._get(Quote, tenant_id, quote_id)
+
+    def latest_for_lead(self, tenant_id: str, lead_id: str) -> Quote | None:
+        c = t.quotes.c
+        stmt = sa.select(Quote).where(c.tenant_id == tenant_id, c.lead_id == lead_id)
+        return self._one(stmt.order_by(c.created_at.desc(), self._ordered_id().desc()))
+
+    def list(
+        self,
+        tenant_id: str,
+        *,
+        lead_id: str | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Quote]:
+        c = t.quotes.c
+        stmt = sa.select(Quote).where(c.tenant_id == tenant_id)
+        if lead_id is not None:
+            stmt = stmt.where(c.lead_id == lead_id)
+        return self._newest_first(stmt, limit, after)
+
+
+class SqlBookingRepository(_SqlRepository[Booking], ports.BookingRepository):
+    table = t.bookings
+
+    def get(self, tenant_id: str, booking_id: str) -> Booking | None:
+        return self._get(Booking, tenant_id, booking_id)
+
+    def get_by_uid(self, tenant_id: str, calcom_uid: str) -> Booking | None:
+        c = t.bookings.c
+        return self._one(
+            sa.select(Booking).where(c.tenant_id == tenant_id, c.calcom_uid == calcom_uid)
+        )
+
+    def list(
+        self, tenant_id: str, *, limit: int = 50, after: Cursor | None = None
+    ) -> Page[Booking]:
+        stmt = sa.select(Booking).where(t.bookings.c.tenant_id == tenant_id)
+        return self._newest_first(stmt, limit, after)
+
+
+class SqlSubscriptionRepository(_SqlRepository[Subscription], ports.SubscriptionRepository):
+    table = t.subscriptions
+
+    def get(self, tenant_id: str) -> Subscription | None:
+        return self._one(sa.select(Subscription).where(t.subscriptions.c.tenant_id == tenant_id))
+
+    def get_by_customer(self, stripe_customer_id: str) -> Subscription | None:
+        c = t.subscriptions.c
+        stmt = sa.select(Subscription).where(c.stripe_customer_id == stripe_customer_id)
+        return self._one(stmt.order_by(c.updated_at.desc(), c.id))
+
+
+class SqlPriceBookRepository(_SqlRepository[PriceBookVersion], ports.PriceBookRepository):
+    table = t.pricebooks
+
+    def current(self, tenant_id: str) -> PriceBookVersion | None:
+        c = t.pricebooks.c
+        stmt = sa.select(PriceBookVersion).where(c.tenant_id == tenant_id)
+        return self._one(stmt.order_by(c.version.desc()))
+
+    def get_version(self, tenant_id: str, version: int) -> PriceBookVersion | None:
+        c = t.pricebooks.c
+        return self._one(
+            sa.select(PriceBookVersion).where(c.tenant_id == tenant_id, c.version == version)
+        )
+
+    def list_versions(self, tenant_id: str) -> builtins.list[int]:
+        c = t.pricebooks.c
+        stmt = sa.select(c.version).where(c.tenant_id == tenant_id).order_by(c.version)
+        return self._scalars(stmt)
+
+
+class SqlWebhookRepository(_SqlRepository[ProcessedWebhook], ports.WebhookRepository):
+    table = t.webhooks
+
+    def seen(self, provider: str, event_id: str) -> bool:
+        c = t.webhooks.c
+        stmt = sa.select(c.id).where(c.provider == provider, c.event_id == event_id).limit(1)
+        return bool(self._scalars(stmt))

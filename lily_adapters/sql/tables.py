@@ -1,0 +1,294 @@
+"""The relational schema of every entity in lily_core.domain.
+
+Uniqueness mirrors `lily_core.testing.uow._UNIQUE` exactly, so the in-memory fake and the
+database refuse the same rows (NULLs never clash, on both PostgreSQL and SQLite). Indexes
+serve the lookups the flows make; list indexes lead with `tenant_id, created_at` for the
+newest-first cursor pagination. Every tenant-owned row references `tenants`.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+
+from lily_adapters.sql.metadata import UtcDateTime, metadata
+from lily_adapters.sql.queue_table import tasks
+from lily_core.domain.leads import Channel, Direction, LeadStatus, MessageKind, MessageStatus
+from lily_core.domain.records import BookingStatus
+
+__all__ = [
+    "api_keys",
+    "bookings",
+    "calls",
+    "conversations",
+    "leads",
+    "messages",
+    "metadata",
+    "pricebooks",
+    "quotes",
+    "subscriptions",
+    "tasks",
+    "tenants",
+    "users",
+    "webhooks",
+]
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class StrEnumType(sa.types.TypeDecorator[E], Generic[E]):
+    """A StrEnum stored as its plain string value (VARCHAR(32), no CHECK constraint and no
+    native enum type, so adding a member needs no migration) and read back as the enum."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def __init__(self, enum_class: type[E]) -> None:
+        super().__init__()
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        # Accept the plain string too (it is validated by the enum), for query parameters.
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> E | None:
+        return None if value is None else self.enum_class(value)
+
+
+def _id() -> sa.Column[str]:
+    return sa.Column("id", sa.String(32), primary_key=True)
+
+
+def _fk(target: str, **kwargs: Any) -> sa.ForeignKey:
+    # Checked at COMMIT, not per statement (both PostgreSQL and SQLite can): the ORM's flush
+    # orders INSERTs by mapper, not by foreign key (there are no relationships to tell it),
+    # so a lead and its tenant added in one transaction may be inserted child first.
+    return sa.ForeignKey(target, deferrable=True, initially="DEFERRED", **kwargs)
+
+
+def _tenant_fk(nullable: bool = False) -> sa.Column[str]:
+    return sa.Column(
+        "tenant_id", sa.String(32), _fk("tenants.id", ondelete="CASCADE"), nullable=nullable
+    )
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("slug", sa.String(63), nullable=False, unique=True),
+    sa.Column("phone", sa.String(20), nullable=False, unique=True),  # unique: tenant by phone
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("forward_to", sa.String(20)),
+    sa.Column("zip", sa.String(5)),
+    sa.Column("booking_url", sa.String(500)),
+    sa.Column("review_url", sa.String(500)),
+    sa.Column("quiet_hours_start", sa.Time, nullable=False),
+    sa.Column("quiet_hours_end", sa.Time, nullable=False),
+    sa.Column("strict_quiet_hours", sa.Boolean, nullable=False),
+    sa.Column("missed_call_template", sa.Text, nullable=False),
+    sa.Column("missed_call_dedupe_minutes", sa.Integer, nullable=False),
+    sa.Column("conversational_window_minutes", sa.Integer, nullable=False),
+    sa.Column("review_delay_hours", sa.Integer, nullable=False),
+    sa.Column("review_cooldown_days", sa.Integer, nullable=False),
+    sa.Column("calcom_secret", sa.String(128), nullable=False),
+    sa.Column("sandbox_auth_token", sa.String(128), nullable=False),
+    sa.Column("google_calendar_id", sa.String(255)),
+    sa.Column("twilio_account_sid", sa.String(64)),
+    sa.Column("twilio_auth_token", sa.String(128)),
+    sa.Column("chatwoot_account_id", sa.Integer),
+    sa.Column("chatwoot_inbox_id", sa.Integer),
+    sa.Column("chatwoot_secret", sa.String(128)),
+    sa.Column("automations_paused", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "tenant_id"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(32), nullable=False),
+    sa.Column("key_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("name", sa.String(200)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("zip", sa.String(5)),
+    sa.Column("status", StrEnumType(LeadStatus), nullable=False),
+    sa.Column("opted_out", sa.Boolean, nullable=False),
+    sa.Column("opted_out_at", UtcDateTime),
+    sa.Column("last_review_request_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("first_contact_at", UtcDateTime),
+    sa.UniqueConstraint("tenant_id", "phone"),  # also the lead-by-phone index
+    sa.Index(None, "tenant_id", "created_at"),
+    sa.Index(None, "tenant_id", "email"),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("lead_id", sa.String(32), _fk("leads.id"), nullable=False),
+    sa.Column("channel", StrEnumType(Channel), nullable=False),
+    sa.Column("chatwoot_conversation_id", sa.Integer),
+    sa.Column("zip", sa.String(5)),
+    sa.Column("photo_count", sa.Integer, nullable=False),
+    sa.Column("service_text", sa.Text, nullable=False),
+    sa.Column("quoted_photo_count", sa.Integer),
+    sa.Column("quoted_zip", sa.String(5)),
+    sa.Column("last_prompt", sa.String(16)),
+    sa.Column("last_customer_activity_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "tenant_id", "lead_id", "created_at"),
+    sa.Index(None, "tenant_id", "chatwoot_conversation_id"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("lead_id", sa.String(32), _fk("leads.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(32), _fk("conversations.id")),
+    sa.Column("direction", StrEnumType(Direction), nullable=False),
+    sa.Column("kind", StrEnumType(MessageKind), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("media", sa.JSON, nullable=False),
+    sa.Column("status", StrEnumType(MessageStatus), nullable=False),
+    sa.Column("business_initiated", sa.Boolean, nullable=False),
+    sa.Column("provider_sid", sa.String(64)),
+    sa.Column("error_code", sa.String(32)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("send_after", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime),
+    sa.UniqueConstraint("tenant_id", "provider_sid"),  # also the status-callback lookup
+    sa.Index(None, "tenant_id", "lead_id", "created_at"),
+    sa.Index(None, "status", "created_at"),  # the reconciler's list_queued
+)
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("lead_id", sa.String(32), _fk("leads.id"), nullable=False),
+    sa.Column("call_sid", sa.String(64), nullable=False),
+    sa.Column("from_phone", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("missed", sa.Boolean, nullable=False),
+    sa.Column("texted_back", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "call_sid"),
+    sa.Index(None, "tenant_id", "lead_id", "created_at"),
+)
+
+quotes = sa.Table(
+    "quotes",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("lead_id", sa.String(32), _fk("leads.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(32), _fk("conversations.id")),
+    sa.Column("zip", sa.String(5), nullable=False),
+    sa.Column("in_service_area", sa.Boolean, nullable=False),
+    sa.Column("low_cents", sa.Integer, nullable=False),
+    sa.Column("high_cents", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("lines", sa.JSON, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("pricebook_version", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "tenant_id", "created_at"),
+    sa.Index(None, "tenant_id", "lead_id", "created_at"),
+)
+
+bookings = sa.Table(
+    "bookings",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("lead_id", sa.String(32), _fk("leads.id"), nullable=False),
+    sa.Column("calcom_uid", sa.String(128), nullable=False),
+    sa.Column("status", StrEnumType(BookingStatus), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("start_at", UtcDateTime, nullable=False),
+    sa.Column("end_at", UtcDateTime, nullable=False),
+    sa.Column("address", sa.Text),
+    sa.Column("attendee_name", sa.String(200)),
+    sa.Column("attendee_email", sa.String(254)),
+    sa.Column("attendee_phone", sa.String(20)),
+    sa.Column("calendar_event_id", sa.String(1024)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "calcom_uid"),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("plan", sa.String(32)),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("stripe_customer_id", sa.String(255), index=True),
+    sa.Column("stripe_subscription_id", sa.String(255)),
+    sa.Column("current_period_end", UtcDateTime),
+    sa.Column("past_due_since", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id"),
+)
+
+pricebooks = sa.Table(
+    "pricebooks",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "version"),  # also current(): highest version
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    _id(),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(255), nullable=False),
+    _tenant_fk(nullable=True),  # Stripe events arrive before we know the tenant
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("provider", "event_id"),
+)

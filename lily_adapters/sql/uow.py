@@ -1,0 +1,127 @@
+"""Engine construction and the SQLAlchemy UnitOfWork."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from lily_adapters.sql import repositories as r
+from lily_adapters.sql.mapping import flag_json_changes, start_mappers, watch_json_changes
+from lily_core.ports.repositories import UnitOfWork
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
+    """An Engine for `url`. SQLite: WAL journal (readers do not block the writer), foreign
+    keys enforced, a busy timeout instead of instant "database is locked", and usable from
+    several threads (the API's thread pool, worker threads). PostgreSQL and others: pooled
+    connections checked before use, so a restarted database costs no failed request."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+    connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    in_memory = parsed.database in (None, "", ":memory:")
+    if in_memory:
+        # One connection for every thread: otherwise each thread would see its own, empty,
+        # database. Fine for tests and demos, not for concurrent writers.
+        kwargs.setdefault("poolclass", sa.StaticPool)
+    engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if not in_memory:  # an in-memory database has no journal file to switch
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    return engine
+
+
+def make_session_factory(engine: sa.Engine) -> orm.sessionmaker[orm.Session]:
+    """The session factory SqlUnitOfWork expects (maps the entities if not done yet)."""
+    start_mappers()
+    return orm.sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A UnitOfWork on one SQLAlchemy Session per `with` block.
+
+    - `with uow:` opens a fresh session (expire_on_commit=False); leaving the block closes
+      it, which rolls back whatever was not committed. Entities returned inside the block
+      are detached, not expired, so they stay readable afterwards.
+    - `commit()` flushes and commits; a uniqueness (or foreign-key) violation raises
+      lily_core.errors.Conflict, with the transaction rolled back: nothing of it is written.
+      `rollback()` and a Conflict detach every entity of the block (readable, no longer
+      tracked: add one back to change it further).
+      Queries autoflush pending changes, so a Conflict can also surface from a lookup.
+    - The same object may be used for several blocks one after another; it is not for
+      sharing between threads (make one per use case: it is cheap).
+    """
+
+    def __init__(self, session_factory: orm.sessionmaker[orm.Session]) -> None:
+        start_mappers()
+        self._factory = session_factory
+        self._current: orm.Session | None = None
+        self.committed = False
+        get = self._require_session
+        self.tenants = r.SqlTenantRepository(get)
+        self.users = r.SqlUserRepository(get)
+        self.api_keys = r.SqlApiKeyRepository(get)
+        self.leads = r.SqlLeadRepository(get)
+        self.conversations = r.SqlConversationRepository(get)
+        self.messages = r.SqlMessageRepository(get)
+        self.calls = r.SqlCallRepository(get)
+        self.quotes = r.SqlQuoteRepository(get)
+        self.bookings = r.SqlBookingRepository(get)
+        self.subscriptions = r.SqlSubscriptionRepository(get)
+        self.pricebooks = r.SqlPriceBookRepository(get)
+        self.webhooks = r.SqlWebhookRepository(get)
+
+    @property
+    def session(self) -> orm.Session:
+        """The current block's session (for adapters sharing this transaction)."""
+        return self._require_session()
+
+    def _require_session(self) -> orm.Session:
+        if self._current is None:
+            raise RuntimeError("SqlUnitOfWork used outside a `with uow:` block")
+        return self._current
+
+    def __enter__(self) -> Self:
+        if self._current is not None:
+            raise RuntimeError("SqlUnitOfWork is not re-entrant: its block is already open")
+        session = self._factory(expire_on_commit=False)
+        watch_json_changes(session)
+        self._current = session
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._current = self._current, None
+        if session is not None:
+            # close() rolls back what is uncommitted and detaches every object without
+            # expiring it (rollback() would expire them and make them unreadable here).
+            session.close()
+
+    def commit(self) -> None:
+        session = self._require_session()
+        with r.integrity_as_conflict(session):
+            flag_json_changes(session)  # before_flush does not run when nothing else changed
+            session.commit()
+        self.committed = True
+
+    def rollback(self) -> None:
+        """Drop what is not committed; entities already returned stay readable (detached)."""
+        r.discard(self._require_session())

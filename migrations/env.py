@@ -1,0 +1,67 @@
+"""Alembic environment. The database comes from the Config, never from the environment:
+`config.attributes["connection"]` (an open Connection to run on), else
+`config.attributes["url"]`, else the `sqlalchemy.url` main option. Build the Config with
+lily_adapters.sql.migrate, which also points script_location at this package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+
+from lily_adapters.sql.tables import metadata
+from lily_adapters.sql.uow import create_engine_for
+
+config = context.config
+
+
+def _url() -> str:
+    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL: set config.attributes['url'] or sqlalchemy.url")
+    return str(url)
+
+
+def _configure(**kwargs: Any) -> None:
+    context.configure(
+        target_metadata=metadata,
+        compare_type=True,
+        # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
+        render_as_batch=kwargs.pop("dialect_name", "") == "sqlite",
+        **kwargs,
+    )
+
+
+def run_offline() -> None:
+    url = _url()
+    _configure(
+        url=url,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        dialect_name=url.split(":", 1)[0].split("+", 1)[0],
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection=connection, dialect_name=connection.dialect.name)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine_for(_url())
+    try:
+        with engine.connect() as conn:
+            _configure(connection=conn, dialect_name=conn.dialect.name)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()
