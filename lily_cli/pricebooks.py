@@ -9,6 +9,7 @@ import yaml
 
 from lily_cli.common import container, new_app, print_json
 from lily_core.domain.money import format_range
+from lily_core.domain.pricebook import PriceBook
 from lily_core.errors import InvalidInput
 from lily_core.use_cases.pricebooks import current_pricebook
 from lily_core.use_cases.tenants import find_tenant
@@ -55,11 +56,12 @@ def show(slug: str, as_json: Annotated[bool, typer.Option("--json")] = False) ->
                f"rounded to {doc['round_to']}")
     typer.echo(f"service area: {area['radius_miles']} mi around {area['base_zip']}, "
                f"{area['free_miles']} mi free, then {area['travel_fee_per_mile']}/mi")
-    for s in doc["services"]:
-        typer.echo(f"  {s['key']:<16} {format_range(int(s['low'] * 100), int(s['high'] * 100), doc['currency']):<14}"
-                   f" {s['name']}  [{', '.join(s['keywords'])}]")
-    for m in doc["modifiers"]:
-        typer.echo(f"  ×{m['multiplier']:<15} {m['name']}  [{', '.join(m['keywords'])}]")
+    book = PriceBook.from_document(doc)
+    for s in book.services:
+        price = format_range(s.low_cents, s.high_cents, book.currency)
+        typer.echo(f"  {s.key:<16} {price:<14} {s.name}  [{', '.join(s.keywords)}]")
+    for m in book.modifiers:
+        typer.echo(f"  ×{m.multiplier!s:<15} {m.name}  [{', '.join(m.keywords)}]")
     typer.echo(f"default services: {', '.join(doc['default_services']) or '(none)'}")
 
 
