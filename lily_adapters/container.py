@@ -29,8 +29,8 @@ from lily_core.use_cases.delivery_status import RecordDeliveryStatus
 from lily_core.use_cases.inbound import HandleInboundSms
 from lily_core.use_cases.missed_call import HandleVoiceCall
 from lily_core.use_cases.outbox import ReconcileOutbox
-from lily_core.use_cases.send_message import SendMessage
 from lily_core.use_cases.pricebooks import ImportPriceBook, PreviewQuote, SetService
+from lily_core.use_cases.send_message import SendMessage
 from lily_core.use_cases.tenants import OnboardTenant, UpdateTenant
 
 
@@ -108,7 +108,9 @@ def build_container(settings: Settings | None = None) -> Container:
 def log_disabled_integrations(settings: Settings) -> None:
     """One line per optional integration that is off for want of settings."""
     if not settings.twilio_enabled:
-        logger.info("twilio: no LILY_TWILIO_ACCOUNT_SID/AUTH_TOKEN, sandbox mode: SMS are stored, not sent")
+        logger.info(
+            "twilio: no LILY_TWILIO_ACCOUNT_SID/AUTH_TOKEN, sandbox mode: SMS are stored, not sent"
+        )
     if settings.stripe_secret_key is None:
         logger.info("stripe: no LILY_STRIPE_SECRET_KEY, billing disabled")
     if settings.google_service_account_file is None:

@@ -75,7 +75,9 @@ def _quote_json(result: QuoteResult, version: int) -> dict[str, object]:
         "currency": result.currency,
         "range": result.range_text if result.in_service_area else None,
         "services": list(result.services),
-        "distance_miles": round(result.distance_miles, 2) if result.distance_miles is not None else None,
+        "distance_miles": round(result.distance_miles, 2)
+        if result.distance_miles is not None
+        else None,
         "lines": [line.as_dict() for line in result.lines],
         "explanation": result.explanation,
         "reason": result.reason,

@@ -52,10 +52,14 @@ def show(slug: str, as_json: Annotated[bool, typer.Option("--json")] = False) ->
         print_json({"version": version, **doc})
         return
     area = doc["service_area"]
-    typer.echo(f"version {version} · {doc['currency']} · minimum {doc['minimum_charge']} · "
-               f"rounded to {doc['round_to']}")
-    typer.echo(f"service area: {area['radius_miles']} mi around {area['base_zip']}, "
-               f"{area['free_miles']} mi free, then {area['travel_fee_per_mile']}/mi")
+    typer.echo(
+        f"version {version} · {doc['currency']} · minimum {doc['minimum_charge']} · "
+        f"rounded to {doc['round_to']}"
+    )
+    typer.echo(
+        f"service area: {area['radius_miles']} mi around {area['base_zip']}, "
+        f"{area['free_miles']} mi free, then {area['travel_fee_per_mile']}/mi"
+    )
     book = PriceBook.from_document(doc)
     for s in book.services:
         price = format_range(s.low_cents, s.high_cents, book.currency)
@@ -93,7 +97,9 @@ def set_service(
     key: str,
     low: Annotated[float, typer.Option(help="Low end, whole currency units.")],
     high: Annotated[float, typer.Option(help="High end, whole currency units.")],
-    keywords: Annotated[list[str] | None, typer.Option("--keywords", help="Repeat or comma-separate.")] = None,
+    keywords: Annotated[
+        list[str] | None, typer.Option("--keywords", help="Repeat or comma-separate.")
+    ] = None,
     name: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Add or change one service, as a new version."""

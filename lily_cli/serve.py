@@ -30,7 +30,9 @@ def serve(
     container = build_container(settings)
     app = create_app(container)
     worker = None if no_worker else build_worker(container)
-    thread = threading.Thread(target=worker.run, name="lily-worker", daemon=True) if worker else None
+    thread = (
+        threading.Thread(target=worker.run, name="lily-worker", daemon=True) if worker else None
+    )
     if thread:
         thread.start()
         logger.info("worker: running in-process (use --no-worker and `lily worker` to split)")

@@ -59,17 +59,27 @@ def create(
     name: Annotated[str, typer.Option(help="Business name; the slug is derived from it.")],
     phone: Annotated[str, typer.Option(help="Business number (E.164) that customers call.")],
     forward_to: Annotated[str | None, typer.Option(help="Number calls ring first.")] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA timezone (default: from ZIP/phone).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA timezone (default: from ZIP/phone).")
+    ] = None,
     zip_code: Annotated[str | None, typer.Option("--zip", help="Base ZIP code.")] = None,
     booking_url: Annotated[str | None, typer.Option(help="Cal.com booking page URL.")] = None,
     slug: Annotated[str | None, typer.Option(help="Slug (default: derived from the name).")] = None,
-    calcom_secret: Annotated[str | None, typer.Option(help="Cal.com webhook secret (default: generated).")] = None,
+    calcom_secret: Annotated[
+        str | None, typer.Option(help="Cal.com webhook secret (default: generated).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Onboard a business."""
     tenant = container().onboard_tenant()(
-        name=name, phone=phone, forward_to=forward_to, timezone=timezone, zip_code=zip_code,
-        booking_url=booking_url, slug=slug, calcom_secret=calcom_secret,
+        name=name,
+        phone=phone,
+        forward_to=forward_to,
+        timezone=timezone,
+        zip_code=zip_code,
+        booking_url=booking_url,
+        slug=slug,
+        calcom_secret=calcom_secret,
     )
     _print_tenant(tenant, as_json)
 
@@ -81,7 +91,9 @@ def list_(as_json: JsonFlag = False) -> None:
     with uow:
         tenants = uow.tenants.list()
     if as_json:
-        print_json([{"id": t.id, "slug": t.slug, "name": t.name, "phone": t.phone} for t in tenants])
+        print_json(
+            [{"id": t.id, "slug": t.slug, "name": t.name, "phone": t.phone} for t in tenants]
+        )
         return
     for t in tenants:
         typer.echo(f"{t.slug:<30} {t.phone:<16} {t.name}")
@@ -111,8 +123,12 @@ def update(
     calcom_secret: Opt = None,
     google_calendar_id: Opt = None,
     quiet_hours: Annotated[str | None, typer.Option(help="HH:MM-HH:MM, local time.")] = None,
-    strict_quiet_hours: Annotated[bool | None, typer.Option("--strict-quiet-hours/--no-strict-quiet-hours")] = None,
-    missed_call_template: Annotated[str | None, typer.Option(help="{business} is replaced.")] = None,
+    strict_quiet_hours: Annotated[
+        bool | None, typer.Option("--strict-quiet-hours/--no-strict-quiet-hours")
+    ] = None,
+    missed_call_template: Annotated[
+        str | None, typer.Option(help="{business} is replaced.")
+    ] = None,
     missed_call_dedupe_minutes: Annotated[int | None, typer.Option()] = None,
     conversational_window_minutes: Annotated[int | None, typer.Option()] = None,
     review_delay_hours: Annotated[int | None, typer.Option()] = None,
@@ -120,24 +136,38 @@ def update(
     chatwoot_account_id: Opt = None,
     chatwoot_inbox_id: Opt = None,
     chatwoot_secret: Opt = None,
-    twilio_account_sid: Annotated[str | None, typer.Option(help="The tenant's own subaccount.")] = None,
+    twilio_account_sid: Annotated[
+        str | None, typer.Option(help="The tenant's own subaccount.")
+    ] = None,
     twilio_auth_token: Opt = None,
-    paused: Annotated[bool | None, typer.Option("--pause/--resume", help="Hold automated messages.")] = None,
+    paused: Annotated[
+        bool | None, typer.Option("--pause/--resume", help="Hold automated messages.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a tenant's settings; every value is checked before anything is written."""
     given = {
-        "name": name, "forward_to": forward_to, "booking_url": booking_url,
-        "review_url": review_url, "timezone": timezone, "zip": zip_code,
-        "calcom_secret": calcom_secret, "google_calendar_id": google_calendar_id,
-        "quiet_hours": quiet_hours, "strict_quiet_hours": strict_quiet_hours,
+        "name": name,
+        "forward_to": forward_to,
+        "booking_url": booking_url,
+        "review_url": review_url,
+        "timezone": timezone,
+        "zip": zip_code,
+        "calcom_secret": calcom_secret,
+        "google_calendar_id": google_calendar_id,
+        "quiet_hours": quiet_hours,
+        "strict_quiet_hours": strict_quiet_hours,
         "missed_call_template": missed_call_template,
         "missed_call_dedupe_minutes": missed_call_dedupe_minutes,
         "conversational_window_minutes": conversational_window_minutes,
-        "review_delay_hours": review_delay_hours, "review_cooldown_days": review_cooldown_days,
-        "chatwoot_account_id": chatwoot_account_id, "chatwoot_inbox_id": chatwoot_inbox_id,
-        "chatwoot_secret": chatwoot_secret, "twilio_account_sid": twilio_account_sid,
-        "twilio_auth_token": twilio_auth_token, "automations_paused": paused,
+        "review_delay_hours": review_delay_hours,
+        "review_cooldown_days": review_cooldown_days,
+        "chatwoot_account_id": chatwoot_account_id,
+        "chatwoot_inbox_id": chatwoot_inbox_id,
+        "chatwoot_secret": chatwoot_secret,
+        "twilio_account_sid": twilio_account_sid,
+        "twilio_auth_token": twilio_auth_token,
+        "automations_paused": paused,
     }
     changes = {key: str(value) for key, value in given.items() if value is not None}
     if not changes:

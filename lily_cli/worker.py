@@ -46,11 +46,19 @@ def dead(
     """Dead-lettered tasks, most recent first, with their last error."""
     tasks = container().queue().dead(limit)
     if as_json:
-        print_json([
-            {"id": t.id, "type": t.type, "tenant_id": t.tenant_id, "attempts": t.attempts,
-             "last_error": t.last_error, "payload": dict(t.payload)}
-            for t in tasks
-        ])
+        print_json(
+            [
+                {
+                    "id": t.id,
+                    "type": t.type,
+                    "tenant_id": t.tenant_id,
+                    "attempts": t.attempts,
+                    "last_error": t.last_error,
+                    "payload": dict(t.payload),
+                }
+                for t in tasks
+            ]
+        )
         return
     if not tasks:
         typer.echo("no dead tasks")

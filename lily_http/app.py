@@ -78,8 +78,10 @@ def create_app(container: Container) -> FastAPI:
             logger.warning(f"readyz: queue not reachable: {type(exc).__name__}")
             checks["queue"] = "unreachable"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics() -> Response:
@@ -90,6 +92,12 @@ def create_app(container: Container) -> FastAPI:
 
 def _code(status: int) -> str:
     return {
-        400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-        405: "method_not_allowed", 409: "conflict", 422: "invalid", 429: "rate_limited",
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        422: "invalid",
+        429: "rate_limited",
     }.get(status, "error")

@@ -79,7 +79,7 @@ class _Table:
 
 class _Tenants(_Table):
     def get(self, tenant_id: str) -> Tenant | None:
-        return self._rows.get(tenant_id)  # type: ignore[no-any-return]
+        return self._rows.get(tenant_id)
 
     def get_by_slug(self, slug: str) -> Tenant | None:
         return self._one(lambda t: t.slug == slug)  # type: ignore[no-any-return]

@@ -126,7 +126,7 @@ class ReconcileOutbox:
             }
         requeued = 0
         for message in stale:
-            conversation = conversations.get(message.conversation_id)
+            conversation = conversations.get(message.conversation_id or "")
             if enqueue_send(self.queue, message, now, conversation=conversation):
                 requeued += 1
         return requeued

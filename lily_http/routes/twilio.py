@@ -41,7 +41,9 @@ def tenant_auth_token(container: Container, tenant: Tenant) -> str:
     return container.settings().platform_twilio_token or tenant.sandbox_auth_token
 
 
-async def signed_form(request: Request, container: Container, number_field: str) -> tuple[Tenant, FormData]:
+async def signed_form(
+    request: Request, container: Container, number_field: str
+) -> tuple[Tenant, FormData]:
     """The verified form and the tenant whose business number is in `number_field`."""
     try:
         form = await request.form()
@@ -87,8 +89,9 @@ async def voice(request: Request, container: ContainerDep, request_id: RequestId
         dial_call_status=_field(form, "DialCallStatus"),
     )
     try:
-        result = await run_in_threadpool(container.handle_voice_call(), tenant, event,
-                                         request_id=request_id)
+        result = await run_in_threadpool(
+            container.handle_voice_call(), tenant, event, request_id=request_id
+        )
     except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
     logger.bind(tenant=tenant.slug, call_sid=event.call_sid, outcome=str(result.outcome)).info(
@@ -122,8 +125,9 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
         opt_out_type=_field(form, "OptOutType"),
     )
     try:
-        result = await run_in_threadpool(container.handle_inbound_sms(), tenant, inbound,
-                                         request_id=request_id)
+        result = await run_in_threadpool(
+            container.handle_inbound_sms(), tenant, inbound, request_id=request_id
+        )
     except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
     logger.bind(tenant=tenant.slug, outcome=str(result.outcome)).info("sms webhook")

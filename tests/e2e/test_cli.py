@@ -15,14 +15,21 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pricebook.yaml"
 
 @pytest.fixture
 def lily(tmp_path: Path):
-    env = {**os.environ, "LILY_DATABASE_URL": f"sqlite:///{tmp_path / 'lily.db'}",
-           "LILY_DATA_DIR": str(tmp_path / "data")}
+    env = {
+        **os.environ,
+        "LILY_DATABASE_URL": f"sqlite:///{tmp_path / 'lily.db'}",
+        "LILY_DATA_DIR": str(tmp_path / "data"),
+    }
     env.pop("LILY_REDIS_URL", None)
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [sys.executable, "-c", "from lily_cli.main import main; main()", *args],
-            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
         )
         if ok:
             assert done.returncode == 0, done.stderr
@@ -53,11 +60,33 @@ def test_tenant_create_prints_id_and_slug(lily) -> None:
 def test_bad_input_is_one_line_and_writes_nothing(lily) -> None:
     _fails_cleanly(lily("tenant", "create", "--name", "A", "--phone", "123", ok=False), "phone")
     _fails_cleanly(
-        lily("tenant", "create", "--name", "A", "--phone", "+12145550100", "--timezone",
-             "Mars/Olympus", ok=False), "timezone")
+        lily(
+            "tenant",
+            "create",
+            "--name",
+            "A",
+            "--phone",
+            "+12145550100",
+            "--timezone",
+            "Mars/Olympus",
+            ok=False,
+        ),
+        "timezone",
+    )
     _fails_cleanly(
-        lily("tenant", "create", "--name", "A", "--phone", "+12145550100", "--zip", "W1A 1AA",
-             ok=False), "zip")
+        lily(
+            "tenant",
+            "create",
+            "--name",
+            "A",
+            "--phone",
+            "+12145550100",
+            "--zip",
+            "W1A 1AA",
+            ok=False,
+        ),
+        "zip",
+    )
     assert json.loads(lily("tenant", "list", "--json").stdout) == []
     _fails_cleanly(lily("tenant", "show", "nobody", ok=False), "nobody")
 
@@ -65,8 +94,9 @@ def test_bad_input_is_one_line_and_writes_nothing(lily) -> None:
 def test_pricebook_import_and_quote_follow_design(lily, tmp_path: Path) -> None:
     lily("tenant", "create", "--name", "Acme Wash Co", "--phone", "+12145550100")
     assert "version 1" in lily("pricebook", "import", "acme-wash-co", str(EXAMPLE)).stdout
-    done = lily("quote", "acme-wash-co", "--zip", "75032", "--text", "2 story house and driveway",
-                "--json")
+    done = lily(
+        "quote", "acme-wash-co", "--zip", "75032", "--text", "2 story house and driveway", "--json"
+    )
     quote = json.loads(done.stdout)
     # (250+100)*1.25 = 437.50 .. (450+225)*1.25 = 843.75; + travel (23.86-15) mi * $2 = 17.72
     # -> 455.22 .. 861.47 -> rounded to $5: 455 .. 860
@@ -75,7 +105,12 @@ def test_pricebook_import_and_quote_follow_design(lily, tmp_path: Path) -> None:
     assert quote["currency"] == "USD"
     assert quote["pricebook_version"] == 1
     assert [line["kind"] for line in quote["lines"]] == [
-        "service", "service", "modifier", "travel", "rounding"]
+        "service",
+        "service",
+        "modifier",
+        "travel",
+        "rounding",
+    ]
     far = json.loads(lily("quote", "acme-wash-co", "--zip", "77001", "--json").stdout)
     assert far["in_service_area"] is False and far["low_cents"] == 0
 
@@ -84,8 +119,9 @@ def test_pricebook_errors_name_the_field_or_line(lily, tmp_path: Path) -> None:
     lily("tenant", "create", "--name", "Acme Wash Co", "--phone", "+12145550100")
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.read_text().replace("low: 250", "low: 950"))
-    _fails_cleanly(lily("pricebook", "import", "acme-wash-co", str(bad), ok=False),
-                   "services[0].low")
+    _fails_cleanly(
+        lily("pricebook", "import", "acme-wash-co", str(bad), ok=False), "services[0].low"
+    )
     bad.write_text("currency: USD\nservices: [\n  - key: x\n")
     _fails_cleanly(lily("pricebook", "import", "acme-wash-co", str(bad), ok=False), "line")
     bad.write_text(EXAMPLE.read_text().replace("round_to: 5", "round_to: 5\ncolour: blue"))
@@ -95,8 +131,18 @@ def test_pricebook_errors_name_the_field_or_line(lily, tmp_path: Path) -> None:
 
 def test_set_service_makes_a_new_version_and_export_round_trips(lily, tmp_path: Path) -> None:
     lily("tenant", "create", "--name", "Acme Wash Co", "--phone", "+12145550100", "--zip", "75201")
-    lily("pricebook", "set-service", "acme-wash-co", "roof", "--low", "400", "--high", "900",
-         "--keywords", "roof,shingles")
+    lily(
+        "pricebook",
+        "set-service",
+        "acme-wash-co",
+        "roof",
+        "--low",
+        "400",
+        "--high",
+        "900",
+        "--keywords",
+        "roof,shingles",
+    )
     lily("pricebook", "import", "acme-wash-co", str(EXAMPLE))
     exported = tmp_path / "exported.yaml"
     exported.write_text(lily("pricebook", "export", "acme-wash-co").stdout)
@@ -108,12 +154,32 @@ def test_set_service_makes_a_new_version_and_export_round_trips(lily, tmp_path: 
 
 def test_tenant_update_validates_every_value(lily) -> None:
     lily("tenant", "create", "--name", "Acme Wash Co", "--phone", "+12145550100")
-    _fails_cleanly(lily("tenant", "update", "acme-wash-co", "--quiet-hours", "9pm-8am",
-                        "--review-url", "https://g.page/acme", ok=False), "quiet_hours")
+    _fails_cleanly(
+        lily(
+            "tenant",
+            "update",
+            "acme-wash-co",
+            "--quiet-hours",
+            "9pm-8am",
+            "--review-url",
+            "https://g.page/acme",
+            ok=False,
+        ),
+        "quiet_hours",
+    )
     shown = json.loads(lily("tenant", "show", "acme-wash-co", "--json").stdout)
     assert shown["review_url"] is None  # nothing written
-    lily("tenant", "update", "acme-wash-co", "--quiet-hours", "20:30-07:45", "--review-url",
-         "https://g.page/acme", "--review-delay-hours", "48")
+    lily(
+        "tenant",
+        "update",
+        "acme-wash-co",
+        "--quiet-hours",
+        "20:30-07:45",
+        "--review-url",
+        "https://g.page/acme",
+        "--review-delay-hours",
+        "48",
+    )
     shown = json.loads(lily("tenant", "show", "acme-wash-co", "--json").stdout)
     assert (shown["quiet_hours"], shown["review_delay_hours"]) == ("20:30-07:45", 48)
 
@@ -122,7 +188,27 @@ def test_apikey_and_user(lily) -> None:
     lily("tenant", "create", "--name", "Acme Wash Co", "--phone", "+12145550100")
     token = lily("apikey", "create", "--tenant", "acme-wash-co").stdout.strip()
     assert token.startswith("lily_")
-    lily("user", "add", "--tenant", "acme-wash-co", "--email", "Owner@Acme.test",
-         "--password", "correct horse battery")
-    _fails_cleanly(lily("user", "add", "--tenant", "acme-wash-co", "--email", "owner@acme.test",
-                        "--password", "correct horse battery", ok=False), "exists")
+    lily(
+        "user",
+        "add",
+        "--tenant",
+        "acme-wash-co",
+        "--email",
+        "Owner@Acme.test",
+        "--password",
+        "correct horse battery",
+    )
+    _fails_cleanly(
+        lily(
+            "user",
+            "add",
+            "--tenant",
+            "acme-wash-co",
+            "--email",
+            "owner@acme.test",
+            "--password",
+            "correct horse battery",
+            ok=False,
+        ),
+        "exists",
+    )
