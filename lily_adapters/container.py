@@ -15,6 +15,7 @@ from loguru import logger
 from sqlalchemy.orm import sessionmaker
 
 from lily_adapters.clock import SystemClock
+from lily_adapters.google_calendar import GoogleCalendar
 from lily_adapters.queue.redis import RedisJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.settings import Settings
@@ -22,9 +23,11 @@ from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
 from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
 from lily_core.domain.compliance import Jitter
 from lily_core.ports.clock import Clock
-from lily_core.ports.providers import SmsSender
+from lily_core.ports.providers import Calendar, SmsSender
 from lily_core.ports.queue import JitterQueue
 from lily_core.use_cases.access import AddUser, CreateApiKey
+from lily_core.use_cases.bookings import HandleBookingWebhook
+from lily_core.use_cases.calendar_sync import SyncCalendar
 from lily_core.use_cases.delivery_status import RecordDeliveryStatus
 from lily_core.use_cases.inbound import HandleInboundSms
 from lily_core.use_cases.missed_call import HandleVoiceCall
@@ -56,6 +59,18 @@ def _sms_sender(settings: Settings) -> SmsSender:
             settings.twilio_account_sid, settings.platform_twilio_token, settings.twilio_api_url
         )
     return SandboxSmsSender()
+
+
+def _calendar(settings: Settings) -> Iterator[Calendar | None]:
+    """Google Calendar when LILY_GOOGLE_SERVICE_ACCOUNT_FILE is set, else None (sync off)."""
+    if settings.google_service_account_file is None:
+        yield None
+        return
+    calendar = GoogleCalendar(
+        str(settings.google_service_account_file), settings.google_calendar_api_url
+    )
+    yield calendar
+    calendar.close()
 
 
 class Container(containers.DeclarativeContainer):
@@ -93,6 +108,11 @@ class Container(containers.DeclarativeContainer):
         status_callback_url=status_callback_url,
         jitter=jitter,
         max_attempts=settings.provided.task_max_attempts,
+    )
+    calendar = providers.Resource(_calendar, settings)
+    handle_booking_webhook = providers.Factory(HandleBookingWebhook, uow, queue, clock)
+    sync_calendar = providers.Factory(
+        SyncCalendar, uow, calendar, clock, settings.provided.public_url
     )
     reconcile_outbox = providers.Factory(
         ReconcileOutbox, uow, queue, clock, grace=timedelta(minutes=2)

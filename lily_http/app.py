@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lily_adapters.container import Container
-from lily_http.routes import twilio
+from lily_http.routes import calcom, twilio
 
 REQUESTS = Counter("lily_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -54,6 +54,7 @@ def create_app(container: Container) -> FastAPI:
         )
 
     app.include_router(twilio.router)
+    app.include_router(calcom.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -92,7 +93,7 @@ def create_app(container: Container) -> FastAPI:
 
 def _code(status: int) -> str:
     return {
-        400: "bad_request",
+        400: "invalid",
         401: "unauthorized",
         403: "forbidden",
         404: "not_found",

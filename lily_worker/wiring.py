@@ -25,6 +25,7 @@ def build_handlers(container: Container) -> dict[str, Handler]:
         TaskType.SEND_MESSAGE: send,
         TaskType.REVIEW_REQUEST_SMS: send,
         TaskType.CHATWOOT_REPLY: send,
+        TaskType.CALENDAR_SYNC: _use(container.sync_calendar),
     }
 
 

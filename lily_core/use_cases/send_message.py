@@ -37,6 +37,11 @@ class SendOutcome(enum.StrEnum):
     HELD = "held"  # automations paused
     DEFERRED = "deferred"  # quiet hours: re-enqueued for the window's end
     OPTED_OUT = "opted_out"  # the carrier says the recipient opted out (21610)
+    NOT_DUE = "not_due"  # a task for an earlier send_after than the message now has
+
+
+# Queues store run_at with less precision than a datetime: allow for the rounding.
+_STALE = timedelta(seconds=1)
 
 
 def lead_timezone(lead: Lead, tenant: Tenant) -> str:
@@ -101,6 +106,10 @@ class SendMessage:
                 return SendOutcome.ALREADY_DONE
             if message.status != MessageStatus.QUEUED:
                 return SendOutcome.ALREADY_DONE
+            if message.send_after is not None and message.send_after - task.run_at > _STALE:
+                # The message was moved later (a rescheduled booking's review request)
+                # after this task was enqueued; the task for the new time sends it.
+                return SendOutcome.NOT_DUE
             if lead.opted_out and message.kind != MessageKind.HELP:
                 return self._finish(
                     message, MessageStatus.SUPPRESSED, SendOutcome.SUPPRESSED, "lead opted out"
@@ -164,6 +173,8 @@ class SendMessage:
             message.provider_sid, message.sent_at, message.updated_at = sent.provider_sid, now, now
             if lead.first_contact_at is None:
                 lead.first_contact_at = now
+            if message.kind == MessageKind.REVIEW_REQUEST:
+                lead.last_review_request_at = now  # starts the tenant's review cooldown
             self.uow.commit()
         return SendOutcome.SANDBOX if sandbox else SendOutcome.SENT
 
