@@ -6,6 +6,7 @@ what they need. Optional integrations without settings are disabled with one log
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -14,20 +15,26 @@ from dependency_injector import containers, providers
 from loguru import logger
 from sqlalchemy.orm import sessionmaker
 
+from lily_adapters.chatwoot import HttpChatwootClient
 from lily_adapters.clock import SystemClock
 from lily_adapters.google_calendar import GoogleCalendar
+from lily_adapters.photos import LocalPhotoStore, S3PhotoStore
 from lily_adapters.queue.redis import RedisJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.settings import Settings
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
+from lily_adapters.twilio.media import TwilioMediaFetcher
 from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
 from lily_core.domain.compliance import Jitter
 from lily_core.ports.clock import Clock
-from lily_core.ports.providers import Calendar, SmsSender
+from lily_core.ports.providers import Calendar, ChatwootClient, PhotoStore, SmsSender
 from lily_core.ports.queue import JitterQueue
 from lily_core.use_cases.access import AddUser, CreateApiKey
 from lily_core.use_cases.bookings import HandleBookingWebhook
 from lily_core.use_cases.calendar_sync import SyncCalendar
+from lily_core.use_cases.chatwoot_inbound import HandleChatwootMessage
+from lily_core.use_cases.conversation import AdvanceConversation
+from lily_core.use_cases.copy_media import CopyMedia
 from lily_core.use_cases.delivery_status import RecordDeliveryStatus
 from lily_core.use_cases.inbound import HandleInboundSms
 from lily_core.use_cases.missed_call import HandleVoiceCall
@@ -61,6 +68,53 @@ def _sms_sender(settings: Settings) -> SmsSender:
     return SandboxSmsSender()
 
 
+def _local_signing_key(settings: Settings) -> str:
+    """LILY_SECRET_KEY, else a random key kept in LILY_DATA_DIR/secret_key (made once)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(os.urandom(32).hex())
+    return path.read_text().strip()
+
+
+def _photo_store(settings: Settings, clock: Clock) -> PhotoStore:
+    if settings.s3_bucket:
+        return S3PhotoStore(settings.s3_bucket, settings.s3_endpoint_url)
+    return LocalPhotoStore(
+        settings.data_dir / "photos",
+        _local_signing_key(settings),
+        settings.public_url,
+        clock=clock,
+    )
+
+
+def _chatwoot_client(settings: Settings) -> Iterator[ChatwootClient | None]:
+    if not (settings.chatwoot_url and settings.chatwoot_api_token):
+        yield None
+        return
+    client = HttpChatwootClient(
+        settings.chatwoot_url, settings.chatwoot_api_token.get_secret_value()
+    )
+    yield client
+    client.close()
+
+
+def _media_fetcher(settings: Settings) -> Iterator[TwilioMediaFetcher]:
+    fetcher = TwilioMediaFetcher(
+        settings.twilio_account_sid,
+        settings.platform_twilio_token,
+        api_url=settings.twilio_api_url,
+    )
+    yield fetcher
+    fetcher.close()
+
+
 def _calendar(settings: Settings) -> Iterator[Calendar | None]:
     """Google Calendar when LILY_GOOGLE_SERVICE_ACCOUNT_FILE is set, else None (sync off)."""
     if settings.google_service_account_file is None:
@@ -75,19 +129,28 @@ def _calendar(settings: Settings) -> Iterator[Calendar | None]:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
+
+    # infrastructure
     clock = providers.Singleton(SystemClock)
     engine = providers.Resource(_engine, settings)
     session_factory = providers.Singleton(sessionmaker, bind=engine, expire_on_commit=False)
     uow = providers.Factory(SqlUnitOfWork, session_factory=session_factory)
     queue = providers.Resource(_queue, settings, engine, clock)
-    sms_sender = providers.Singleton(_sms_sender, settings)
     jitter = providers.Singleton(
         Jitter, settings.provided.jitter_min_seconds, settings.provided.jitter_max_seconds
     )
+
+    # providers' adapters
+    sms_sender = providers.Singleton(_sms_sender, settings)
+    media_fetcher = providers.Resource(_media_fetcher, settings)
+    photo_store = providers.Singleton(_photo_store, settings, clock)
+    chatwoot_client = providers.Resource(_chatwoot_client, settings)
+    calendar = providers.Resource(_calendar, settings)
     status_callback_url = providers.Callable(
         lambda s: f"{s.public_url}/webhooks/twilio/sms/status", settings
     )
 
+    # use cases: operators
     onboard_tenant = providers.Factory(OnboardTenant, uow=uow, clock=clock)
     update_tenant = providers.Factory(UpdateTenant, uow=uow)
     import_pricebook = providers.Factory(ImportPriceBook, uow=uow, clock=clock)
@@ -96,9 +159,15 @@ class Container(containers.DeclarativeContainer):
     add_user = providers.Factory(AddUser, uow=uow, clock=clock)
     create_api_key = providers.Factory(CreateApiKey, uow=uow, clock=clock)
 
+    # use cases: webhooks
     handle_voice_call = providers.Factory(HandleVoiceCall, uow, queue, clock, jitter)
     handle_inbound_sms = providers.Factory(HandleInboundSms, uow, queue, clock)
     record_delivery_status = providers.Factory(RecordDeliveryStatus, uow, clock)
+    advance_conversation = providers.Factory(AdvanceConversation, uow, queue, clock, jitter)
+    handle_chatwoot_message = providers.Factory(HandleChatwootMessage, uow, queue, clock)
+    handle_booking_webhook = providers.Factory(HandleBookingWebhook, uow, queue, clock)
+
+    # use cases: worker tasks
     send_message = providers.Factory(
         SendMessage,
         uow,
@@ -108,9 +177,9 @@ class Container(containers.DeclarativeContainer):
         status_callback_url=status_callback_url,
         jitter=jitter,
         max_attempts=settings.provided.task_max_attempts,
+        chatwoot=chatwoot_client,
     )
-    calendar = providers.Resource(_calendar, settings)
-    handle_booking_webhook = providers.Factory(HandleBookingWebhook, uow, queue, clock)
+    copy_media = providers.Factory(CopyMedia, uow, media_fetcher, photo_store, clock)
     sync_calendar = providers.Factory(
         SyncCalendar, uow, calendar, clock, settings.provided.public_url
     )

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lily_adapters.container import Container
-from lily_http.routes import calcom, twilio
+from lily_http.routes import calcom, chatwoot, twilio, uploads
 
 REQUESTS = Counter("lily_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -55,6 +55,8 @@ def create_app(container: Container) -> FastAPI:
 
     app.include_router(twilio.router)
     app.include_router(calcom.router)
+    app.include_router(chatwoot.router)
+    app.include_router(uploads.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -26,6 +26,7 @@ def build_handlers(container: Container) -> dict[str, Handler]:
         TaskType.REVIEW_REQUEST_SMS: send,
         TaskType.CHATWOOT_REPLY: send,
         TaskType.CALENDAR_SYNC: _use(container.sync_calendar),
+        TaskType.COPY_MEDIA: _use(container.copy_media),
     }
 
 

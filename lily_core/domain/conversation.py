@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import phonenumbers
-
 from lily_core.domain.geo import lookup_zip
 from lily_core.domain.leads import Lead
 from lily_core.domain.photos import normalize_content_type
@@ -31,8 +29,14 @@ __all__ = [
 
 # A 5-digit group not inside a longer digit run, with an optional ZIP+4 suffix.
 _CANDIDATE = re.compile(r"(?<!\d)(\d{5})(?:-\d{4})?(?!\d)")
-# Money before the number ("$12500", "$ 12500"), a house/order number ("#12345"), a "+".
-_MONEY_OR_SIGN_BEFORE = re.compile(r"[$#+€£]\s*$")
+# Money before the number ("$12500", "$ 12500") or an order number ("#12345").
+_MONEY_OR_SIGN_BEFORE = re.compile(r"[$#€£]\s*$")
+# An international phone number running up to the number ("+49 30 12345 678"). US phone
+# numbers need no rule of their own: none of their usual spellings has a standalone group of
+# five digits. (libphonenumber's PhoneNumberMatcher does not help: it reads "201.20 75201"
+# as a phone number and would swallow the ZIP.)
+_PLUS_NUMBER_BEFORE = re.compile(r"\+[\d\s().-]*$")
+_E164_MAX_DIGITS = 15
 # Part of a larger number: "1,12500", "3.12500", "100-12500", "1/12500".
 _NUMBER_BEFORE = re.compile(r"\d[.,/-]$")
 # Continues as a number or a unit: "12500.00", "12500,5", "75201-12345", "12500%", "12500k".
@@ -62,13 +66,13 @@ def _is_street_number(after: str) -> bool:
     return not any(w.strip(".") in _NOT_STREET_NAMES for w in words)
 
 
-def _mask_phone_numbers(text: str) -> str:
-    """Blank out whatever libphonenumber reads as a valid phone number (any country), so
-    that no 5-digit group inside one is taken for a ZIP."""
-    chars = list(text)
-    for match in phonenumbers.PhoneNumberMatcher(text, "US"):
-        chars[match.start : match.end] = " " * (match.end - match.start)
-    return "".join(chars)
+def _in_international_number(before: str) -> bool:
+    """Whether five more digits would continue a "+..." phone number (at most 15 digits)."""
+    found = _PLUS_NUMBER_BEFORE.search(before)
+    if found is None:
+        return False
+    digits = sum(c.isdigit() for c in found.group())
+    return digits + 5 <= _E164_MAX_DIGITS
 
 
 def extract_zip(text: str | None) -> str | None:
@@ -81,14 +85,15 @@ def extract_zip(text: str | None) -> str | None:
     does (people correct themselves: "not 75201, 75204")."""
     if not text:
         return None
-    masked = _mask_phone_numbers(text)
     found: list[str] = []
     cued: list[str] = []
-    for match in _CANDIDATE.finditer(masked):
-        before, after, zip5 = masked[: match.start()], masked[match.end() :], match.group(1)
+    for match in _CANDIDATE.finditer(text):
+        before, after, zip5 = text[: match.start()], text[match.end() :], match.group(1)
         if before[-1:].isalnum() or before[-1:] == "_" or after[:1].isalnum() or after[:1] == "_":
             continue
         if _MONEY_OR_SIGN_BEFORE.search(before) or _NUMBER_BEFORE.search(before):
+            continue
+        if _in_international_number(before):
             continue
         if _NUMBER_AFTER.match(after) or _CURRENCY_AFTER.match(after):
             continue

@@ -21,7 +21,7 @@ from lily_adapters.twilio.webhooks import (
 from lily_core.domain.phone import try_normalize_phone
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput
-from lily_core.use_cases.inbound import InboundSms
+from lily_core.use_cases.inbound import InboundOutcome, InboundSms
 from lily_core.use_cases.missed_call import CallOutcome, VoiceEvent
 from lily_http.deps import ContainerDep, RequestIdDep
 
@@ -131,6 +131,15 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
     except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
     logger.bind(tenant=tenant.slug, outcome=str(result.outcome)).info("sms webhook")
+    if result.outcome == InboundOutcome.CONVERSATION and result.lead_id and result.message_id:
+        advanced = await run_in_threadpool(
+            container.advance_conversation(),
+            tenant,
+            result.lead_id,
+            result.message_id,
+            request_id=request_id,
+        )
+        logger.bind(tenant=tenant.slug, conversation=str(advanced.outcome)).info("conversation")
     return twiml(empty_messaging_twiml())
 
 

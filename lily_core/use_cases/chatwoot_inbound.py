@@ -1,0 +1,164 @@
+"""An incoming Chatwoot message (DESIGN §2.2.1): record it like an inbound SMS, in a
+Chatwoot-channel conversation whose replies go back into Chatwoot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from lily_core.domain.chatwoot_events import ChatwootInbound
+from lily_core.domain.compliance import Keyword, parse_keyword
+from lily_core.domain.leads import (
+    Channel,
+    Conversation,
+    Direction,
+    Lead,
+    Message,
+    MessageKind,
+    MessageStatus,
+)
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import Conflict, InvalidInput
+from lily_core.ports.clock import Clock
+from lily_core.ports.queue import JitterQueue
+from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.inbound import InboundOutcome, InboundResult, help_text
+from lily_core.use_cases.outbox import enqueue_send, queue_message
+
+__all__ = ["CHATWOOT_IMAGE_TYPE", "HandleChatwootMessage", "IgnoredChatwootMessage"]
+
+# The content type recorded for a Chatwoot image attachment: Chatwoot only says "image";
+# COPY_MEDIA replaces it with the real type once fetched.
+CHATWOOT_IMAGE_TYPE = "image/*"
+
+
+class IgnoredChatwootMessage(InvalidInput):
+    """A well-formed message Lily does not act on (outgoing, another account or inbox, a
+    contact with neither phone nor email): the webhook answers 200 and stores nothing."""
+
+
+class HandleChatwootMessage:
+    """Record an incoming Chatwoot message once (provider_sid `chatwoot:{account}:{id}`):
+    the lead is found by the contact's phone, else email, else created (it needs one of
+    them); the conversation is the one with this Chatwoot conversation id, else a new
+    CHATWOOT-channel one. Compliance keywords act as for SMS (HandleInboundSms): STOP-family
+    words opt out and suppress what is queued, START/UNSTOP/YES opt back in, HELP queues the
+    help reply into Chatwoot. Anything else returns CONVERSATION with the lead and message
+    ids, for AdvanceConversation. Raises IgnoredChatwootMessage for what is not for Lily."""
+
+    def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock) -> None:
+        self.uow, self.queue, self.clock = uow, queue, clock
+
+    def __call__(
+        self, tenant: Tenant, event: ChatwootInbound, *, request_id: str | None = None
+    ) -> InboundResult:
+        if not event.is_incoming:
+            raise IgnoredChatwootMessage(f"a {event.message_type} message, not an incoming one")
+        if (
+            tenant.chatwoot_account_id is not None
+            and event.account_id != tenant.chatwoot_account_id
+        ):
+            raise IgnoredChatwootMessage(f"account {event.account_id} is not this tenant's")
+        if tenant.chatwoot_inbox_id is not None and event.inbox_id != tenant.chatwoot_inbox_id:
+            raise IgnoredChatwootMessage(f"inbox {event.inbox_id} is not this tenant's")
+        try:
+            return self._handle(tenant, event, request_id)
+        except Conflict:  # the same message delivered twice at once
+            return InboundResult(InboundOutcome.DUPLICATE)
+
+    def _handle(
+        self, tenant: Tenant, event: ChatwootInbound, request_id: str | None
+    ) -> InboundResult:
+        now = self.clock.now()
+        reply = None
+        with self.uow:
+            if self.uow.messages.get_by_provider_sid(tenant.id, event.dedupe_key) is not None:
+                return InboundResult(InboundOutcome.DUPLICATE)
+            conversation = self.uow.conversations.get_by_chatwoot_id(
+                tenant.id, event.conversation_id
+            )
+            lead = self.uow.leads.get(tenant.id, conversation.lead_id) if conversation else None
+            lead = lead or self._find_or_create_lead(tenant, event, now)
+            if conversation is None:
+                conversation = Conversation(
+                    tenant_id=tenant.id,
+                    lead_id=lead.id,
+                    channel=Channel.CHATWOOT,
+                    chatwoot_conversation_id=event.conversation_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                self.uow.conversations.add(conversation)
+            conversation.last_customer_activity_at = conversation.updated_at = now
+            inbound = Message(
+                tenant_id=tenant.id,
+                lead_id=lead.id,
+                conversation_id=conversation.id,
+                direction=Direction.INBOUND,
+                kind=MessageKind.INBOUND,
+                body=event.content,
+                media=[
+                    {"url": url, "content_type": CHATWOOT_IMAGE_TYPE} for url in event.photo_urls
+                ],
+                status=MessageStatus.RECEIVED,
+                provider_sid=event.dedupe_key,
+                created_at=now,
+                updated_at=now,
+            )
+            self.uow.messages.add(inbound)
+            keyword = parse_keyword(event.content)
+            if keyword == Keyword.OPT_IN and not lead.opted_out:
+                keyword = None  # a plain "yes" from a subscribed lead is conversation
+            if keyword == Keyword.OPT_OUT:
+                lead.opted_out, lead.opted_out_at = True, now
+                self._suppress_queued(tenant.id, lead.id)
+                outcome = InboundOutcome.OPTED_OUT
+            elif keyword == Keyword.OPT_IN:
+                lead.opted_out, lead.opted_out_at = False, None
+                outcome = InboundOutcome.OPTED_IN
+            elif keyword == Keyword.HELP:
+                reply = queue_message(
+                    self.uow,
+                    lead,
+                    conversation,
+                    kind=MessageKind.HELP,
+                    body=help_text(tenant),
+                    now=now,
+                )
+                reply.status = MessageStatus.QUEUED  # HELP is answered even after an opt-out
+                outcome = InboundOutcome.HELP
+            elif lead.opted_out:
+                outcome = InboundOutcome.RECORDED
+            else:
+                outcome = InboundOutcome.CONVERSATION
+            self.uow.commit()
+        if reply is not None:
+            enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
+        return InboundResult(outcome, lead.id, inbound.id, reply.id if reply else None)
+
+    def _find_or_create_lead(self, tenant: Tenant, event: ChatwootInbound, now: datetime) -> Lead:
+        phone, email = event.sender_phone, event.sender_email
+        lead = self.uow.leads.get_by_phone(tenant.id, phone) if phone else None
+        if lead is None and email:
+            lead = self.uow.leads.get_by_email(tenant.id, email)
+        if lead is None:
+            if not phone and not email:
+                raise IgnoredChatwootMessage("the contact has neither a phone number nor an email")
+            lead = Lead(tenant_id=tenant.id, phone=phone, email=email, created_at=now)
+            self.uow.leads.add(lead)
+        # Fill in what Chatwoot knows and the lead lacks; never overwrite.
+        if lead.phone is None and phone and self.uow.leads.get_by_phone(tenant.id, phone) is None:
+            lead.phone = phone
+        lead.email = lead.email or email
+        lead.name = lead.name or event.sender_name
+        return lead
+
+    def _suppress_queued(self, tenant_id: str, lead_id: str) -> None:
+        """As HandleInboundSms does: nothing still queued for an opted-out lead goes out."""
+        page = self.uow.messages.list_for_lead(tenant_id, lead_id, limit=500)
+        for message in page.items:
+            if message.direction == Direction.OUTBOUND and message.status in (
+                MessageStatus.QUEUED,
+                MessageStatus.HELD,
+            ):
+                message.status = MessageStatus.SUPPRESSED
+                message.error_message = "lead opted out"

@@ -1,0 +1,85 @@
+"""Chatwoot webhook: `message_created` from a tenant's Chatwoot inbox (DESIGN §2.2.1).
+
+Find the tenant by slug (404), authenticate the request with the tenant's Chatwoot secret
+(signature headers, or the `?token=` of older Chatwoot versions) — 403 before anything is
+stored — parse, record the message, and advance the conversation. Events Lily does not act
+on answer 200 `{"status": "ignored"}` so that Chatwoot does not retry them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from loguru import logger
+from starlette.concurrency import run_in_threadpool
+
+from lily_adapters.chatwoot import (
+    UnsupportedChatwootEvent,
+    parse_chatwoot_webhook,
+    verify_chatwoot_request,
+)
+from lily_core.domain.tenant import Tenant
+from lily_core.errors import InvalidInput
+from lily_core.use_cases.chatwoot_inbound import IgnoredChatwootMessage
+from lily_core.use_cases.inbound import InboundOutcome
+from lily_http.deps import ContainerDep, RequestIdDep
+
+router = APIRouter(prefix="/webhooks/chatwoot", tags=["webhooks"])
+
+
+def ignored(reason: str) -> JSONResponse:
+    return JSONResponse({"status": "ignored", "reason": reason})
+
+
+@router.post("/{tenant_slug}")
+async def chatwoot_webhook(
+    tenant_slug: str, request: Request, container: ContainerDep, request_id: RequestIdDep
+) -> JSONResponse:
+    body = await request.body()
+
+    def lookup() -> Tenant | None:
+        uow = container.uow()
+        with uow:
+            return uow.tenants.get_by_slug(tenant_slug)
+
+    tenant = await run_in_threadpool(lookup)
+    if tenant is None:
+        raise HTTPException(404, "no such tenant")
+    log = logger.bind(tenant=tenant.slug)
+    if not verify_chatwoot_request(
+        tenant.chatwoot_secret,
+        body,
+        request.headers.get("x-chatwoot-signature"),
+        request.headers.get("x-chatwoot-timestamp"),
+        request.query_params.get("token"),
+        now=container.clock().now().timestamp(),
+    ):
+        log.warning("chatwoot: bad signature or token")
+        raise HTTPException(403, "invalid Chatwoot signature or token")
+    try:
+        event = parse_chatwoot_webhook(body)
+    except UnsupportedChatwootEvent as exc:
+        return ignored(exc.reason)
+    except InvalidInput as exc:
+        log.bind(error=str(exc)).warning("chatwoot: malformed webhook")
+        raise HTTPException(400, str(exc)) from None
+    if not event.is_incoming:
+        return ignored(f"{event.message_type} message")
+    try:
+        result = await run_in_threadpool(
+            container.handle_chatwoot_message(), tenant, event, request_id=request_id
+        )
+    except IgnoredChatwootMessage as exc:
+        log.bind(reason=exc.reason).info("chatwoot message ignored")
+        return ignored(exc.reason)
+    log = log.bind(chatwoot_message=event.dedupe_key, outcome=str(result.outcome))
+    if result.outcome == InboundOutcome.CONVERSATION and result.lead_id and result.message_id:
+        advanced = await run_in_threadpool(
+            container.advance_conversation(),
+            tenant,
+            result.lead_id,
+            result.message_id,
+            request_id=request_id,
+        )
+        log = log.bind(conversation=str(advanced.outcome))
+    log.info("chatwoot webhook")
+    return JSONResponse({"status": str(result.outcome)})
