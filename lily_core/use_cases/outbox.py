@@ -46,11 +46,21 @@ def upsert_lead(uow: UnitOfWork, tenant: Tenant, phone: str, now: datetime) -> L
     return lead
 
 
+CONVERSATION_IDLE_LIMIT = timedelta(days=30)
+
+
 def open_conversation(
     uow: UnitOfWork, tenant: Tenant, lead: Lead, now: datetime, channel: Channel = Channel.SMS
 ) -> Conversation:
+    """The lead's current conversation on `channel`; a new one if there is none, or if the
+    last went quiet for CONVERSATION_IDLE_LIMIT (a returning customer starts afresh: new
+    photos, new ZIP, new quote)."""
     conversation = uow.conversations.latest_for_lead(tenant.id, lead.id)
-    if conversation is None or conversation.channel != channel:
+    if (
+        conversation is None
+        or conversation.channel != channel
+        or now - conversation.updated_at > CONVERSATION_IDLE_LIMIT
+    ):
         conversation = Conversation(
             tenant_id=tenant.id, lead_id=lead.id, channel=channel, created_at=now, updated_at=now
         )

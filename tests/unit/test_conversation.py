@@ -311,3 +311,22 @@ def test_a_booked_lead_stays_booked_after_a_new_quote(world: World) -> None:
         world.uow.commit()
     world.text("75204")
     assert world.lead().status == LeadStatus.BOOKED and len(world.quotes()) == 2
+
+
+def test_a_returning_customer_starts_a_new_conversation() -> None:
+
+    from lily_core.domain.leads import Lead
+    from lily_core.domain.tenant import Tenant
+    from lily_core.testing import FakeClock, InMemoryUnitOfWork
+    from lily_core.use_cases.outbox import open_conversation
+
+    clock = FakeClock()
+    uow = InMemoryUnitOfWork()
+    tenant = Tenant(name="T", slug="t", phone="+12145550100", created_at=clock.now())
+    lead = Lead(tenant_id=tenant.id, phone="+12145550123", created_at=clock.now())
+    with uow:
+        first = open_conversation(uow, tenant, lead, clock.now())
+        again = open_conversation(uow, tenant, lead, clock.advance(days=29))
+        assert again is first
+        later = open_conversation(uow, tenant, lead, clock.advance(days=31))
+        assert later is not first
