@@ -11,6 +11,7 @@ from lily_core.testing.fakes import (
     InMemoryPhotoStore,
     SentMessage,
 )
+from lily_core.testing.queue import InMemoryJitterQueue
 from lily_core.testing.uow import InMemoryDatabase, InMemoryUnitOfWork
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "FakePaymentGateway",
     "FakeSmsSender",
     "InMemoryDatabase",
+    "InMemoryJitterQueue",
     "InMemoryPhotoStore",
     "InMemoryUnitOfWork",
     "SentMessage",

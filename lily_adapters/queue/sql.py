@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from lily_adapters.clock import SystemClock
+from lily_adapters.sql.queue_table import tasks as t
+from lily_core.domain.ids import new_id
+from lily_core.ports.clock import Clock
+from lily_core.ports.queue import JitterQueue, QueueStats, Task
+
+SCHEDULED, INFLIGHT, DEAD = "scheduled", "inflight", "dead"
+
+
+class SqlJitterQueue(JitterQueue):
+    """The JitterQueue in the `tasks` table (lily_adapters.sql.queue_table).
+
+    PostgreSQL: claimers lock the rows they pick with FOR UPDATE SKIP LOCKED, so concurrent
+    workers never wait on, or share, a task. SQLite (one node): every write is a single
+    statement in its own transaction, so it takes the database's write lock before it reads
+    and concurrent claimers queue up on the busy timeout instead of failing.
+
+    An expired lease is claimable as a task due at the moment the lease ran out."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock = clock or SystemClock()
+        self._skip_locked = engine.dialect.name == "postgresql"
+
+    def enqueue(
+        self,
+        task_type: str,
+        *,
+        tenant_id: str | None,
+        payload: Mapping[str, Any],
+        run_at: datetime,
+        dedupe_key: str | None = None,
+        request_id: str | None = None,
+    ) -> str | None:
+        task_id = new_id()
+        row = {
+            "id": task_id,
+            "type": task_type,
+            "tenant_id": tenant_id,
+            "payload": dict(payload),
+            "state": SCHEDULED,
+            "run_at": run_at,
+            "attempts": 0,
+            "dedupe_key": dedupe_key,
+            "request_id": request_id,
+            "enqueued_at": self._clock.now(),
+        }
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(t.insert().values(row))
+        except sa.exc.IntegrityError:
+            if dedupe_key is None:
+                raise
+            return None  # the live-dedupe-key unique index refused it
+        return task_id
+
+    def claim(self, limit: int, lease_seconds: float) -> list[Task]:
+        if limit <= 0:
+            return []
+        now = self._clock.now()
+        claimable = sa.or_(
+            sa.and_(t.c.state == SCHEDULED, t.c.run_at <= now),
+            sa.and_(t.c.state == INFLIGHT, t.c.lease_until <= now),
+        )
+        due_since = sa.case((t.c.state == INFLIGHT, t.c.lease_until), else_=t.c.run_at)
+        picked = sa.select(t.c.id).where(claimable).order_by(due_since, t.c.id).limit(limit)
+        claim = sa.update(t).values(
+            state=INFLIGHT,
+            run_at=due_since,  # right-hand sides see the row as it was
+            lease_until=now + timedelta(seconds=lease_seconds),
+            attempts=t.c.attempts + 1,
+        )
+        with self._engine.begin() as conn:
+            if self._skip_locked:
+                # Two steps: lock the picked rows (skipping rows another claimer holds),
+                # then update exactly those.
+                ids = conn.scalars(picked.with_for_update(skip_locked=True)).all()
+                if not ids:
+                    return []
+                rows = conn.execute(claim.where(t.c.id.in_(ids)).returning(*t.c)).all()
+            else:
+                rows = conn.execute(claim.where(t.c.id.in_(picked)).returning(*t.c)).all()
+        return sorted((_task(row) for row in rows), key=lambda task: (task.run_at, task.id))
+
+    def ack(self, task_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(t.delete().where(t.c.id == task_id))
+
+    def retry(self, task_id: str, run_at: datetime, error: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.id == task_id, t.c.state != DEAD)
+                .values(state=SCHEDULED, run_at=run_at, lease_until=None, last_error=error)
+            )
+
+    def dead_letter(self, task_id: str, error: str) -> None:
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.id == task_id, t.c.state != DEAD)
+                .values(state=DEAD, run_at=now, dead_at=now, lease_until=None, last_error=error)
+            )
+
+    def stats(self) -> QueueStats:
+        now = self._clock.now()
+
+        def count(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+            return sa.select(sa.func.count()).select_from(t).where(*where).scalar_subquery()
+
+        query = sa.select(
+            count(t.c.state == SCHEDULED, t.c.run_at > now),
+            count(t.c.state == SCHEDULED, t.c.run_at <= now),
+            count(t.c.state == INFLIGHT, t.c.lease_until <= now),  # claimable again
+            count(t.c.state == INFLIGHT, t.c.lease_until > now),
+            count(t.c.state == DEAD),
+        )
+        with self._engine.connect() as conn:
+            scheduled, due, expired, in_flight, dead = conn.execute(query).one()
+        return QueueStats(scheduled=scheduled, due=due + expired, in_flight=in_flight, dead=dead)
+
+    def dead(self, limit: int = 100) -> list[Task]:
+        query = (
+            sa.select(t)
+            .where(t.c.state == DEAD)
+            .order_by(t.c.dead_at.desc(), t.c.id.desc())
+            .limit(max(limit, 0))
+        )
+        with self._engine.connect() as conn:
+            return [_task(row) for row in conn.execute(query)]
+
+    def requeue_dead(self, task_id: str | None = None) -> int:
+        query = sa.select(t.c.id).where(t.c.state == DEAD).order_by(t.c.dead_at, t.c.id)
+        if task_id is not None:
+            query = query.where(t.c.id == task_id)
+        with self._engine.connect() as conn:
+            ids = conn.scalars(query).all()
+        # One task per statement, oldest dead first: each takes its dedupe key back unless
+        # a live task (or one requeued just before it) holds it now.
+        return sum(self._requeue_one(dead_id) for dead_id in ids)
+
+    def next_due_at(self) -> datetime | None:
+        """When the earliest waiting task (or in-flight lease) falls due; None if empty."""
+        query = sa.select(
+            sa.select(sa.func.min(t.c.run_at)).where(t.c.state == SCHEDULED).scalar_subquery(),
+            sa.select(sa.func.min(t.c.lease_until)).where(t.c.state == INFLIGHT).scalar_subquery(),
+        )
+        with self._engine.connect() as conn:
+            times = [moment for moment in conn.execute(query).one() if moment is not None]
+        return min(times, default=None)
+
+    def _requeue_one(self, task_id: str) -> int:
+        other = t.alias("other")
+        key_taken = sa.exists().where(other.c.dedupe_key == t.c.dedupe_key, other.c.state != DEAD)
+        requeue = (
+            t.update()
+            .where(t.c.id == task_id, t.c.state == DEAD)
+            .values(state=SCHEDULED, run_at=self._clock.now(), attempts=0, dead_at=None)
+        )
+        try:
+            with self._engine.begin() as conn:
+                keep_key = sa.case((key_taken, None), else_=t.c.dedupe_key)
+                return conn.execute(requeue.values(dedupe_key=keep_key)).rowcount
+        except sa.exc.IntegrityError:  # a task with the key was enqueued concurrently
+            with self._engine.begin() as conn:
+                return conn.execute(requeue.values(dedupe_key=None)).rowcount
+
+
+def _task(row: sa.Row[Any]) -> Task:
+    return Task(
+        id=row.id,
+        type=row.type,
+        tenant_id=row.tenant_id,
+        payload=row.payload,
+        run_at=row.run_at,
+        attempts=row.attempts,
+        dedupe_key=row.dedupe_key,
+        request_id=row.request_id,
+        last_error=row.last_error,
+    )

@@ -1,0 +1,362 @@
+"""One contract for every JitterQueue: the in-memory fake, SQL on SQLite and PostgreSQL, and
+Redis. Time comes from a FakeClock, so leases and due times move only when a test says so."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from lily_adapters.queue.redis import RedisJitterQueue
+from lily_adapters.queue.sql import SqlJitterQueue
+from lily_adapters.sql import queue_table
+from lily_core.ports.queue import JitterQueue, QueueStats
+from lily_core.testing import FakeClock
+from lily_core.testing.queue import InMemoryJitterQueue
+
+BACKENDS = [
+    "memory",
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("redis", marks=pytest.mark.redis),
+]
+
+
+@contextmanager
+def sql_queue_engine(url: str, schema: str | None = None) -> Iterator[sa.Engine]:
+    """An engine on an empty `tasks` table. On PostgreSQL the table lives in a schema of its
+    own (`schema`, or a fresh one), dropped afterwards, so tests running in parallel on one
+    database never see each other's tasks."""
+    base = sa.create_engine(url)
+    if base.dialect.name != "postgresql":
+        queue_table.tasks.create(base, checkfirst=True)
+        yield base
+        base.dispose()
+        return
+    schema = schema or f"queue_{uuid.uuid4().hex}"
+    with base.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine = base.execution_options(schema_translate_map={None: schema})
+    try:
+        queue_table.tasks.create(engine, checkfirst=True)
+        yield engine
+    finally:
+        with base.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        base.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=BACKENDS)
+def queue(
+    request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
+) -> Iterator[JitterQueue]:
+    backend = request.param
+    if backend == "memory":
+        yield InMemoryJitterQueue(clock)
+    elif backend in ("sqlite", "postgres"):
+        url = (
+            f"sqlite:///{tmp_path / 'queue.db'}"
+            if backend == "sqlite"
+            else request.getfixturevalue("postgres_url")
+        )
+        with sql_queue_engine(url) as engine:
+            yield SqlJitterQueue(engine, clock=clock)
+    else:
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"), decode_responses=True)
+        name = f"contract-{uuid.uuid4().hex}"
+        yield RedisJitterQueue(client, name=name, clock=clock)
+        _drop_redis_queue(client, name)
+        client.close()
+
+
+def _drop_redis_queue(client: redis.Redis, name: str) -> None:
+    # The Redis database may be shared with other tests: delete this queue's keys only.
+    keys = list(client.scan_iter(match=f"lily:{{{name}}}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def _enqueue(
+    queue: JitterQueue,
+    clock: FakeClock,
+    delay: float = 0,
+    *,
+    task_type: str = "SEND_MESSAGE",
+    payload: dict[str, object] | None = None,
+    dedupe_key: str | None = None,
+) -> str:
+    task_id = queue.enqueue(
+        task_type,
+        tenant_id="t1",
+        payload=payload or {"n": 1},
+        run_at=clock.now() + timedelta(seconds=delay),
+        dedupe_key=dedupe_key,
+    )
+    assert task_id is not None
+    return task_id
+
+
+def test_a_task_round_trips_through_enqueue_and_claim(queue: JitterQueue, clock: FakeClock) -> None:
+    payload = {"to": "+15125550100", "media": [], "nested": {"ok": True, "n": [1, 2]}, "é": "ü"}
+    run_at = clock.now() + timedelta(seconds=30)
+    task_id = queue.enqueue(
+        "MISSED_CALL_SMS",
+        tenant_id="tenant-a",
+        payload=payload,
+        run_at=run_at,
+        dedupe_key="call:CA1",
+        request_id="req-1",
+    )
+    assert task_id is not None
+
+    clock.advance(30)
+    [task] = queue.claim(10, lease_seconds=60)
+
+    assert (task.id, task.type, task.tenant_id) == (task_id, "MISSED_CALL_SMS", "tenant-a")
+    assert dict(task.payload) == payload
+    assert (task.run_at, task.attempts) == (run_at, 1)
+    assert (task.dedupe_key, task.request_id, task.last_error) == ("call:CA1", "req-1", None)
+
+
+def test_claim_hands_out_only_due_tasks_earliest_first(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    third = _enqueue(queue, clock, delay=3)
+    first = _enqueue(queue, clock, delay=1)
+    second = _enqueue(queue, clock, delay=2)
+    later = _enqueue(queue, clock, delay=100)
+
+    assert queue.claim(10, lease_seconds=60) == []
+    clock.advance(5)
+    assert [t.id for t in queue.claim(2, lease_seconds=60)] == [first, second]
+    assert [t.id for t in queue.claim(10, lease_seconds=60)] == [third]
+    assert queue.claim(10, lease_seconds=60) == []
+    assert queue.stats() == QueueStats(scheduled=1, due=0, in_flight=3, dead=0)
+    clock.advance(100)  # the three leases expired together at +65, before `later` fell due
+    again = [t.id for t in queue.claim(10, lease_seconds=600)]
+    assert (set(again[:3]), again[3:]) == ({first, second, third}, [later])
+
+
+def test_a_dedupe_key_is_held_while_its_task_is_live(queue: JitterQueue, clock: FakeClock) -> None:
+    def again() -> str | None:
+        return queue.enqueue("X", tenant_id=None, payload={}, run_at=clock.now(), dedupe_key="k")
+
+    first = _enqueue(queue, clock, dedupe_key="k")
+    assert again() is None  # scheduled
+    queue.claim(1, lease_seconds=60)
+    assert again() is None  # in flight
+    queue.retry(first, clock.now() + timedelta(seconds=10), "boom")
+    assert again() is None  # scheduled again
+    clock.advance(10)
+    queue.claim(1, lease_seconds=60)
+    queue.ack(first)
+
+    second = again()
+    assert second not in (None, first)
+    assert queue.stats().due == 1
+    queue.claim(1, lease_seconds=60)
+    queue.dead_letter(str(second), "nope")
+    assert again() is not None  # a dead task holds no key
+
+
+def test_an_expired_lease_makes_the_task_claimable_again(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    task_id = _enqueue(queue, clock)
+    [first] = queue.claim(1, lease_seconds=30)
+    clock.advance(29)
+    assert queue.claim(1, lease_seconds=30) == []
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=1, dead=0)
+
+    clock.advance(1)
+    assert queue.stats() == QueueStats(scheduled=0, due=1, in_flight=0, dead=0)
+    [second] = queue.claim(1, lease_seconds=30)
+    assert (second.id, first.attempts, second.attempts) == (task_id, 1, 2)
+
+
+def test_ack_forgets_the_task(queue: JitterQueue, clock: FakeClock) -> None:
+    task_id = _enqueue(queue, clock)
+    queue.claim(1, lease_seconds=30)
+    queue.ack(task_id)
+    clock.advance(3600)
+    assert queue.claim(10, lease_seconds=30) == []
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=0)
+
+
+def test_retry_reschedules_with_the_error(queue: JitterQueue, clock: FakeClock) -> None:
+    task_id = _enqueue(queue, clock)
+    queue.claim(1, lease_seconds=30)
+    queue.retry(task_id, clock.now() + timedelta(seconds=60), "HTTP 503")
+
+    assert queue.stats() == QueueStats(scheduled=1, due=0, in_flight=0, dead=0)
+    clock.advance(59)
+    assert queue.claim(1, lease_seconds=30) == []
+    clock.advance(1)
+    [task] = queue.claim(1, lease_seconds=30)
+    assert (task.id, task.attempts, task.last_error) == (task_id, 2, "HTTP 503")
+    assert task.run_at == clock.now()
+
+
+def test_dead_letters_are_listed_most_recent_first(queue: JitterQueue, clock: FakeClock) -> None:
+    ids = [_enqueue(queue, clock, task_type=f"T{i}") for i in range(3)]
+    queue.claim(3, lease_seconds=30)
+    for i, task_id in enumerate(ids):
+        clock.advance(1)
+        queue.dead_letter(task_id, f"error {i}")
+
+    dead = queue.dead()
+    assert [(t.id, t.type, t.last_error, t.attempts) for t in dead] == [
+        (ids[2], "T2", "error 2", 1),
+        (ids[1], "T1", "error 1", 1),
+        (ids[0], "T0", "error 0", 1),
+    ]
+    assert [t.id for t in queue.dead(limit=2)] == [ids[2], ids[1]]
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=3)
+    clock.advance(3600)
+    assert queue.claim(10, lease_seconds=30) == []  # dead tasks are never handed out
+
+
+def test_requeue_dead_makes_tasks_due_now_with_fresh_attempts(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    ids = [_enqueue(queue, clock) for _ in range(3)]
+    queue.claim(3, lease_seconds=30)
+    for task_id in ids:
+        queue.dead_letter(task_id, "boom")
+
+    assert queue.requeue_dead("no-such-task") == 0
+    assert queue.requeue_dead(ids[1]) == 1
+    assert queue.requeue_dead(ids[1]) == 0
+    assert queue.stats() == QueueStats(scheduled=0, due=1, in_flight=0, dead=2)
+    [task] = queue.claim(10, lease_seconds=30)
+    assert (task.id, task.attempts, task.run_at) == (ids[1], 1, clock.now())
+
+    clock.advance(10)
+    assert queue.requeue_dead() == 2
+    assert queue.stats() == QueueStats(scheduled=0, due=2, in_flight=1, dead=0)
+    assert {t.id for t in queue.claim(10, lease_seconds=30)} == {ids[0], ids[2]}
+
+
+def test_a_requeued_task_takes_its_dedupe_key_back_only_if_free(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    def with_key(key: str) -> str | None:
+        return queue.enqueue("X", tenant_id=None, payload={}, run_at=clock.now(), dedupe_key=key)
+
+    free_id, held_id = (
+        _enqueue(queue, clock, dedupe_key="free"),
+        _enqueue(queue, clock, dedupe_key="held"),
+    )
+    queue.claim(2, lease_seconds=30)
+    queue.dead_letter(free_id, "boom")
+    queue.dead_letter(held_id, "boom")
+    holder = with_key("held")
+    assert holder is not None
+
+    assert queue.requeue_dead() == 2
+    assert with_key("free") is None  # the requeued task holds it again
+    queue.ack(holder)
+    assert with_key("held") is not None  # the requeued task did not take it
+    assert queue.stats().due == 3
+
+
+def test_concurrent_claimers_get_each_task_exactly_once(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    enqueued = {_enqueue(queue, clock, payload={"n": n}) for n in range(200)}
+    claimed: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def claimer() -> None:
+        start.wait()
+        while batch := queue.claim(5, lease_seconds=600):
+            with lock:
+                claimed.extend(t.id for t in batch)
+            for task in batch:
+                queue.ack(task.id)
+
+    threads = [threading.Thread(target=claimer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(claimed) == len(enqueued)
+    assert set(claimed) == enqueued
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=0)
+
+
+# -- several processes on one queue (Redis and PostgreSQL) --------------------------------
+
+
+def _process_claimer(backend: str, url: str, name: str, start: object, results: object) -> None:
+    queue: JitterQueue
+    if backend == "redis":
+        queue = RedisJitterQueue.from_url(url, name=name)
+    else:
+        engine = sa.create_engine(url).execution_options(schema_translate_map={None: name})
+        queue = SqlJitterQueue(engine)
+    start.wait()  # type: ignore[attr-defined]
+    claimed = []
+    while batch := queue.claim(3, lease_seconds=600):
+        claimed.extend(t.id for t in batch)
+        for task in batch:
+            queue.ack(task.id)
+    results.put(claimed)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ],
+)
+def test_concurrent_processes_get_each_task_exactly_once(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    name = f"hammer_{uuid.uuid4().hex}"  # the Redis queue's name, or the PostgreSQL schema
+    with ExitStack() as cleanup:
+        queue: JitterQueue
+        if backend == "redis":
+            url = request.getfixturevalue("redis_url")
+            queue = RedisJitterQueue.from_url(url, name=name)
+            client = redis.Redis.from_url(url, decode_responses=True)
+            cleanup.callback(_drop_redis_queue, client, name)
+        else:
+            url = request.getfixturevalue("postgres_url")
+            queue = SqlJitterQueue(cleanup.enter_context(sql_queue_engine(url, schema=name)))
+        clock = FakeClock()
+        clock.current = clock.current.replace(year=2020)  # due long ago on the real clock
+        enqueued = {_enqueue(queue, clock, payload={"n": n}) for n in range(600)}
+
+        context = multiprocessing.get_context("spawn")
+        start, results = context.Barrier(5), context.Queue()
+        processes = [
+            context.Process(target=_process_claimer, args=(backend, url, name, start, results))
+            for _ in range(4)
+        ]
+        for process in processes:
+            process.start()
+        start.wait(timeout=60)  # all four claimers begin together
+        claimed = [task_id for _ in processes for task_id in results.get(timeout=120)]
+        for process in processes:
+            process.join(timeout=30)
+
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    assert len(claimed) == len(enqueued)
+    assert set(claimed) == enqueued

@@ -1,0 +1,123 @@
+"""Worker processes on the real Redis queue: a SIGKILLed worker loses nothing (its tasks
+run again in another worker once their leases end), SIGTERM is a warm shutdown and a
+second SIGTERM a cold one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+
+from lily_adapters.queue.redis import RedisJitterQueue
+from lily_core.ports.queue import QueueStats
+
+pytestmark = pytest.mark.redis
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("redis_worker_script.py")
+WAIT = 60  # seconds: generous bounds on waits that normally take well under one
+
+
+class Harness:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = f"workers-{uuid.uuid4().hex}"
+        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        self.queue = RedisJitterQueue.from_url(url, name=self.name)
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def enqueue(self, count: int) -> set[str]:
+        now = datetime.now(UTC)
+        ids = {
+            self.queue.enqueue("SLOW", tenant_id="t", payload={}, run_at=now) for _ in range(count)
+        }
+        return {i for i in ids if i is not None}
+
+    def start_worker(
+        self, label: str, *, sleep: float, lease: float = 2.0
+    ) -> subprocess.Popen[bytes]:
+        command = [sys.executable, str(SCRIPT), self.url, self.name, label]
+        command += ["--sleep", str(sleep), "--lease", str(lease)]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        self.processes.append(process)
+        return process
+
+    def next_event(self) -> list[str]:
+        """The next `start|done label task_id attempt` event, waiting for it."""
+        popped = self.redis.blpop([f"{self.name}:events"], timeout=WAIT)
+        assert popped is not None, "no event from the worker"
+        return popped[1].split()
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        keys = list(self.redis.scan_iter(match=f"*{self.name}*"))
+        if keys:
+            self.redis.delete(*keys)
+
+
+@pytest.fixture
+def harness(redis_url: str) -> Iterator[Harness]:
+    h = Harness(redis_url)
+    yield h
+    h.close()
+
+
+def test_a_killed_worker_loses_nothing(harness: Harness) -> None:
+    enqueued = harness.enqueue(3)
+    first = harness.start_worker("A", sleep=600)
+    started = [harness.next_event() for _ in enqueued]
+    assert {(e[0], e[1], e[3]) for e in started} == {("start", "A", "1")}
+    first.kill()  # SIGKILL mid-task: nothing gets acked, nothing gets retried
+    first.wait(timeout=WAIT)
+
+    second = harness.start_worker("B", sleep=0)
+    events = [harness.next_event() for _ in range(2 * len(enqueued))]
+    second.send_signal(signal.SIGTERM)
+
+    assert second.wait(timeout=WAIT) == 0
+    assert {e[2] for e in started} == enqueued
+    assert sorted((e[0], e[2], e[3]) for e in events if e[1] == "B") == sorted(
+        [("start", i, "2") for i in enqueued] + [("done", i, "2") for i in enqueued]
+    )
+    assert harness.queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=0)
+
+
+def test_sigterm_finishes_the_running_task_then_exits_0(harness: Harness) -> None:
+    [task_id] = harness.enqueue(1)
+    worker = harness.start_worker("A", sleep=1.0, lease=300)
+    assert harness.next_event() == ["start", "A", task_id, "1"]
+    worker.send_signal(signal.SIGTERM)
+
+    assert worker.wait(timeout=WAIT) == 0
+    assert harness.next_event() == ["done", "A", task_id, "1"]
+    assert harness.queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=0)
+
+
+def test_a_second_sigterm_exits_at_once_leaving_the_task_leased(harness: Harness) -> None:
+    [task_id] = harness.enqueue(1)
+    worker = harness.start_worker("A", sleep=600, lease=300)
+    assert harness.next_event() == ["start", "A", task_id, "1"]
+    # Signals sent back to back may merge into one, so keep sending until it exits: the
+    # first warm shutdown would otherwise wait ten minutes for the sleeping handler.
+    for _ in range(WAIT * 10):
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=0.1)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+    assert worker.returncode == 1
+    assert harness.queue.stats() == QueueStats(scheduled=0, due=0, in_flight=1, dead=0)
