@@ -10,6 +10,7 @@ from loguru import logger
 from lily_cli.common import container, new_app, print_json
 from lily_cli.pricebooks import pricebook_app
 from lily_cli.serve import serve
+from lily_cli.simulate import simulate_app
 from lily_cli.tenants import tenant_app
 from lily_cli.worker import queue_app, worker
 from lily_core.domain.quoting import QuoteResult
@@ -21,6 +22,7 @@ app.command("worker")(worker)
 app.add_typer(queue_app, name="queue")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(pricebook_app, name="pricebook")
+app.add_typer(simulate_app, name="simulate")
 db_app = new_app("Database schema.")
 app.add_typer(db_app, name="db")
 user_app = new_app("Dashboard users.")

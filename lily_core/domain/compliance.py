@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import random
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -45,8 +45,10 @@ def parse_keyword(body: str | None, opt_out_type: str | None = None) -> Keyword 
 
 
 def quiet_until(now: datetime, timezone: str, quiet: QuietHours) -> datetime | None:
-    """None if `now` is outside the quiet window in `timezone`; else the UTC instant at
-    which the window ends (its local end time, on the right day, across DST changes)."""
+    """None if `now` is outside the quiet window in `timezone`; else the first instant after
+    `now` at which the window ends: its local end time on the right day, the second one on a
+    fall-back night when `now` is in the repeated hour, and the instant the clock jumps when
+    a spring-forward night skips the end time. Returned in `now`'s timezone (UTC)."""
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone)
     if not quiet.contains(local.time().replace(tzinfo=None)):
@@ -54,10 +56,34 @@ def quiet_until(now: datetime, timezone: str, quiet: QuietHours) -> datetime | N
     end_day = local.date()
     if quiet.start > quiet.end and local.time() >= quiet.start:
         end_day += timedelta(days=1)  # in the evening part of an overnight window
-    end = datetime.combine(end_day, quiet.end, tzinfo=zone)
-    # A wall time that does not exist (spring forward) resolves to the first valid instant.
-    end_utc = end.astimezone(now.tzinfo)
-    return end_utc if end_utc > now else now
+    for day in (end_day, end_day + timedelta(days=1)):
+        for fold in (0, 1):  # an ambiguous wall time happens twice: the first one after now
+            end = _instant_at(datetime.combine(day, quiet.end), zone, fold)
+            # a spring-forward jump can skip a short gap between two quiet nights entirely
+            reopened = quiet.contains(end.astimezone(zone).time().replace(tzinfo=None))
+            if end > now and not reopened:
+                return end.astimezone(now.tzinfo)
+    raise AssertionError("unreachable: the window's end recurs within two days")
+
+
+def _instant_at(wall: datetime, zone: ZoneInfo, fold: int) -> datetime:
+    """The instant the local clock in `zone` shows the naive `wall` time (the `fold`-th
+    time when it shows it twice); a skipped wall time resolves to the end of the gap."""
+    instant = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == wall:
+        return instant
+    # Skipped (spring forward). PEP 495: fold=1 reads it with the offset after the jump,
+    # fold=0 with the one before, so the jump lies between the two; bisect for it.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    after_jump = high.astimezone(zone).utcoffset()
+    while high - low > timedelta(microseconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == after_jump:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 @attrs.frozen
