@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from lily_core.domain.chatwoot_events import ChatwootInbound
-from lily_core.domain.compliance import Keyword, parse_keyword
 from lily_core.domain.leads import (
     Channel,
     Conversation,
@@ -21,8 +20,8 @@ from lily_core.errors import Conflict, InvalidInput
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
-from lily_core.use_cases.inbound import InboundOutcome, InboundResult, help_text
-from lily_core.use_cases.outbox import enqueue_send, queue_message
+from lily_core.use_cases.inbound import InboundOutcome, InboundResult, apply_compliance
+from lily_core.use_cases.outbox import enqueue_send
 
 __all__ = ["CHATWOOT_IMAGE_TYPE", "HandleChatwootMessage", "IgnoredChatwootMessage"]
 
@@ -69,7 +68,6 @@ class HandleChatwootMessage:
         self, tenant: Tenant, event: ChatwootInbound, request_id: str | None
     ) -> InboundResult:
         now = self.clock.now()
-        reply = None
         with self.uow:
             if self.uow.messages.get_by_provider_sid(tenant.id, event.dedupe_key) is not None:
                 return InboundResult(InboundOutcome.DUPLICATE)
@@ -105,31 +103,9 @@ class HandleChatwootMessage:
                 updated_at=now,
             )
             self.uow.messages.add(inbound)
-            keyword = parse_keyword(event.content)
-            if keyword == Keyword.OPT_IN and not lead.opted_out:
-                keyword = None  # a plain "yes" from a subscribed lead is conversation
-            if keyword == Keyword.OPT_OUT:
-                lead.opted_out, lead.opted_out_at = True, now
-                self._suppress_queued(tenant.id, lead.id)
-                outcome = InboundOutcome.OPTED_OUT
-            elif keyword == Keyword.OPT_IN:
-                lead.opted_out, lead.opted_out_at = False, None
-                outcome = InboundOutcome.OPTED_IN
-            elif keyword == Keyword.HELP:
-                reply = queue_message(
-                    self.uow,
-                    lead,
-                    conversation,
-                    kind=MessageKind.HELP,
-                    body=help_text(tenant),
-                    now=now,
-                )
-                reply.status = MessageStatus.QUEUED  # HELP is answered even after an opt-out
-                outcome = InboundOutcome.HELP
-            elif lead.opted_out:
-                outcome = InboundOutcome.RECORDED
-            else:
-                outcome = InboundOutcome.CONVERSATION
+            outcome, reply = apply_compliance(
+                self.uow, tenant, lead, conversation, event.content, None, now
+            )
             self.uow.commit()
         if reply is not None:
             enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
@@ -151,14 +127,3 @@ class HandleChatwootMessage:
         lead.email = lead.email or email
         lead.name = lead.name or event.sender_name
         return lead
-
-    def _suppress_queued(self, tenant_id: str, lead_id: str) -> None:
-        """As HandleInboundSms does: nothing still queued for an opted-out lead goes out."""
-        page = self.uow.messages.list_for_lead(tenant_id, lead_id, limit=500)
-        for message in page.items:
-            if message.direction == Direction.OUTBOUND and message.status in (
-                MessageStatus.QUEUED,
-                MessageStatus.HELD,
-            ):
-                message.status = MessageStatus.SUPPRESSED
-                message.error_message = "lead opted out"

@@ -2,11 +2,19 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import datetime
 
 import attrs
 
 from lily_core.domain.compliance import Keyword, parse_keyword
-from lily_core.domain.leads import Direction, Message, MessageKind, MessageStatus
+from lily_core.domain.leads import (
+    Conversation,
+    Direction,
+    Lead,
+    Message,
+    MessageKind,
+    MessageStatus,
+)
 from lily_core.domain.phone import normalize_phone
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import Conflict, InvalidInput
@@ -73,7 +81,6 @@ class HandleInboundSms:
         self, tenant: Tenant, sms: InboundSms, phone: str, request_id: str | None
     ) -> InboundResult:
         now = self.clock.now()
-        reply = None
         with self.uow:
             if self.uow.messages.get_by_provider_sid(tenant.id, sms.message_sid) is not None:
                 return InboundResult(InboundOutcome.DUPLICATE)
@@ -94,43 +101,56 @@ class HandleInboundSms:
                 updated_at=now,
             )
             self.uow.messages.add(inbound)
-            keyword = parse_keyword(sms.body, sms.opt_out_type)
-            if keyword == Keyword.OPT_IN and not lead.opted_out and not sms.opt_out_type:
-                keyword = None  # a plain "yes" from a subscribed lead is conversation
-            if keyword == Keyword.OPT_OUT:
-                lead.opted_out, lead.opted_out_at = True, now
-                self._suppress_queued(tenant.id, lead.id)
-                outcome = InboundOutcome.OPTED_OUT
-            elif keyword == Keyword.OPT_IN:
-                lead.opted_out, lead.opted_out_at = False, None
-                outcome = InboundOutcome.OPTED_IN
-            elif keyword == Keyword.HELP:
-                # Answered even for an opted-out lead: carriers require HELP to work.
-                reply = queue_message(
-                    self.uow,
-                    lead,
-                    conversation,
-                    kind=MessageKind.HELP,
-                    body=help_text(tenant),
-                    now=now,
-                )
-                reply.status = MessageStatus.QUEUED
-                outcome = InboundOutcome.HELP
-            elif lead.opted_out:
-                outcome = InboundOutcome.RECORDED
-            else:
-                outcome = InboundOutcome.CONVERSATION
+            outcome, reply = apply_compliance(
+                self.uow, tenant, lead, conversation, sms.body, sms.opt_out_type, now
+            )
             self.uow.commit()
         if reply is not None:
             enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
         return InboundResult(outcome, lead.id, inbound.id, reply.id if reply else None)
 
-    def _suppress_queued(self, tenant_id: str, lead_id: str) -> None:
-        page = self.uow.messages.list_for_lead(tenant_id, lead_id, limit=500)
-        for message in page.items:
-            if message.direction == Direction.OUTBOUND and message.status in (
-                MessageStatus.QUEUED,
-                MessageStatus.HELD,
-            ):
-                message.status = MessageStatus.SUPPRESSED
-                message.error_message = "lead opted out"
+
+def apply_compliance(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    lead: Lead,
+    conversation: Conversation,
+    body: str,
+    opt_out_type: str | None,
+    now: datetime,
+) -> tuple[InboundOutcome, Message | None]:
+    """Compliance first (DESIGN §2.5), for any channel: STOP-family words opt the lead out
+    and suppress what is still queued for it; START/UNSTOP/YES opt back in (a plain "yes"
+    from a subscribed lead is conversation); HELP/INFO queues the help reply, even after an
+    opt-out. Returns the outcome and the reply to enqueue after commit, if any."""
+    keyword = parse_keyword(body, opt_out_type)
+    if keyword == Keyword.OPT_IN and not lead.opted_out and not opt_out_type:
+        keyword = None
+    if keyword == Keyword.OPT_OUT:
+        lead.opted_out, lead.opted_out_at = True, now
+        suppress_queued(uow, tenant.id, lead.id)
+        return InboundOutcome.OPTED_OUT, None
+    if keyword == Keyword.OPT_IN:
+        lead.opted_out, lead.opted_out_at = False, None
+        return InboundOutcome.OPTED_IN, None
+    if keyword == Keyword.HELP:
+        reply = queue_message(
+            uow, lead, conversation, kind=MessageKind.HELP, body=help_text(tenant), now=now
+        )
+        reply.status = MessageStatus.QUEUED  # carriers require HELP to work after STOP
+        return InboundOutcome.HELP, reply
+    if lead.opted_out:
+        return InboundOutcome.RECORDED, None
+    return InboundOutcome.CONVERSATION, None
+
+
+def suppress_queued(uow: UnitOfWork, tenant_id: str, lead_id: str) -> None:
+    """Nothing still queued or held for an opted-out lead will go out."""
+    page = uow.messages.list_for_lead(tenant_id, lead_id, limit=500)
+    for message in page.items:
+        if message.direction == Direction.OUTBOUND and message.status in (
+            MessageStatus.QUEUED,
+            MessageStatus.HELD,
+        ):
+            message.status = MessageStatus.SUPPRESSED
+            message.error_message = "lead opted out"
