@@ -110,7 +110,9 @@ def main() -> None:
     logger.remove()
     logger.add(sys.stderr, level="WARNING", format="{message}")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer.Exit(n) comes back as n here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)

@@ -8,6 +8,7 @@ import typer
 from lily_adapters.container import log_disabled_integrations
 from lily_adapters.logs import configure_logging
 from lily_cli.common import container, new_app, print_json
+from lily_core.errors import NotFound
 from lily_worker.run import run_worker
 from lily_worker.wiring import build_worker
 
@@ -76,6 +77,5 @@ def retry(
         raise typer.BadParameter("give a task ID or --all (not both)")
     count = container().queue().requeue_dead(None if all_ else task_id)
     if task_id and count == 0:
-        typer.echo(f"error: no dead task {task_id}", err=True)
-        raise typer.Exit(1)
+        raise NotFound(f"no dead task {task_id}")
     typer.echo(f"requeued {count} task(s)")

@@ -212,3 +212,14 @@ def test_apikey_and_user(lily) -> None:
         ),
         "exists",
     )
+
+
+def test_queue_commands(lily) -> None:
+    stats = json.loads(lily("queue", "stats", "--json").stdout)
+    assert stats == {"scheduled": 0, "due": 0, "in_flight": 0, "dead": 0}
+    assert "no dead tasks" in lily("queue", "dead").stdout
+    assert "requeued 0" in lily("queue", "retry", "--all").stdout
+    _fails_cleanly(lily("queue", "retry", ok=False), "--all")
+    _fails_cleanly(lily("queue", "retry", "nope", ok=False), "no dead task nope")
+    done = lily("worker", "--burst")
+    assert '"message": "worker stopped"' in done.stderr
