@@ -37,6 +37,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LEAD_KEYS = ("lead_id", "leadId", "lead")
 # Location kinds whose optionValue is the attendee's address.
 _IN_PERSON_KINDS = frozenset({"attendeeInPerson", "inPerson"})
+# What Lily's tables hold (bookings/leads columns): a longer uid is refused (Cal.com's are
+# ~22 characters); free text typed by the attendee is cut short or dropped, never a 500.
+_MAX_UID, _MAX_TITLE, _MAX_NAME, _MAX_EMAIL = 128, 500, 200, 254
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -72,12 +75,14 @@ def parse_booking_webhook(body: bytes) -> BookingWebhook:
     if not isinstance(payload, dict):
         raise InvalidInput("missing or not an object", field="payload")
 
-    uid = _required_str(payload, "uid")
+    uid = _bounded_uid(_required_str(payload, "uid"), "uid")
     start = _required_time(payload, "startTime")
     end = _required_time(payload, "endTime")
     if end < start:
         raise InvalidInput("ends before startTime", field="payload.endTime")
     reschedule_uid = _optional_str(payload, "rescheduleUid")
+    if reschedule_uid is not None:
+        reschedule_uid = _bounded_uid(reschedule_uid, "rescheduleUid")
     if trigger is BookingTrigger.BOOKING_RESCHEDULED and reschedule_uid is None:
         raise InvalidInput("missing on BOOKING_RESCHEDULED", field="payload.rescheduleUid")
 
@@ -90,12 +95,16 @@ def parse_booking_webhook(body: bytes) -> BookingWebhook:
         raw_trigger=raw_trigger,
         uid=uid,
         reschedule_uid=reschedule_uid,
-        title=_optional_str(payload, "title") or "",
+        title=(_optional_str(payload, "title") or "")[:_MAX_TITLE],
         start=start,
         end=end,
         address=_address(payload, location_kind, location_option),
-        attendee_name=_optional_str(attendee, "name") or _response_value(responses, "name"),
-        attendee_email=_optional_str(attendee, "email") or _response_value(responses, "email"),
+        attendee_name=_clip(
+            _optional_str(attendee, "name") or _response_value(responses, "name"), _MAX_NAME
+        ),
+        attendee_email=_email(
+            _optional_str(attendee, "email") or _response_value(responses, "email")
+        ),
         attendee_phone=_attendee_phone(attendee, responses, location_kind, location_option),
         lead_id=_lead_id(payload.get("metadata")),
         organizer_timezone=_optional_str(organizer, "timeZone"),
@@ -113,6 +122,21 @@ def _lenient_other(raw_trigger: str, payload: dict[str, Any]) -> BookingWebhook:
         start=_EPOCH,
         end=_EPOCH,
     )
+
+
+def _bounded_uid(uid: str, key: str) -> str:
+    if len(uid) > _MAX_UID:
+        raise InvalidInput(f"is longer than {_MAX_UID} characters", field=f"payload.{key}")
+    return uid
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else value
+
+
+def _email(value: str | None) -> str | None:
+    """An address longer than RFC 5321 allows is no address: the booking stands without it."""
+    return value if value and len(value) <= _MAX_EMAIL else None
 
 
 def _dict(value: object) -> dict[str, Any]:
