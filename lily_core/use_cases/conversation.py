@@ -26,6 +26,7 @@ from lily_core.domain.leads import (
     LeadStatus,
     Message,
     MessageKind,
+    MessageStatus,
 )
 from lily_core.domain.pagination import Cursor
 from lily_core.domain.pricebook import PriceBookVersion
@@ -201,6 +202,7 @@ class AdvanceConversation:
             created_at=now,
         )
         self.uow.quotes.add(quote)
+        self._withdraw_prompts(tenant.id, lead.id, conversation.id)
         conversation.quoted_zip = zip_code
         conversation.quoted_photo_count = conversation.photo_count
         if not result.in_service_area:
@@ -216,6 +218,18 @@ class AdvanceConversation:
         if lead.status in _QUOTABLE_STATUSES:
             lead.status = LeadStatus.QUOTED  # a booked lead stays booked
         return ConversationResult(ConversationOutcome.QUOTED, reply.id, quote.id), reply
+
+    def _withdraw_prompts(self, tenant_id: str, lead_id: str, conversation_id: str) -> None:
+        """A prompt still waiting out its jitter is moot once the answer is queued: the
+        lead who sent the ZIP while we were about to ask for it is not asked."""
+        for message in self.uow.messages.list_for_lead(tenant_id, lead_id, limit=200).items:
+            if (
+                message.conversation_id == conversation_id
+                and message.kind == MessageKind.PROMPT
+                and message.status == MessageStatus.QUEUED
+            ):
+                message.status = MessageStatus.SUPPRESSED
+                message.error_message = "superseded by the quote"
 
     def _reply(
         self,

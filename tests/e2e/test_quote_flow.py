@@ -204,9 +204,12 @@ def test_messages_sent_before_the_worker_runs_still_get_one_answer(shop: Lily) -
 
     # Driveway $100–$225; $100 is raised to the $150 minimum: $150–$225.
     assert_one_quote_sms(shop, "$150–$225")
-    # The ZIP prompt queued with the photos is still sent, though the ZIP came in while it
-    # waited out its jitter (current behaviour; see the report). Never more than one.
-    assert [m.kind for m in shop.outbound()] == [MessageKind.PROMPT, MessageKind.QUOTE]
+    # The ZIP prompt queued with the photos was still waiting out its jitter when the ZIP
+    # came in: it is withdrawn, and the lead gets the quote alone.
+    assert [(m.kind, m.status) for m in shop.outbound()] == [
+        (MessageKind.PROMPT, MessageStatus.SUPPRESSED),
+        (MessageKind.QUOTE, MessageStatus.SENT),
+    ]
 
 
 def test_a_lead_the_business_knows_by_name_gets_it_in_the_booking_link(shop: Lily) -> None:

@@ -138,9 +138,10 @@ def test_photos_and_zip_quote_back_into_the_chatwoot_conversation(world: World) 
     assert first.media == [{"url": image().url, "content_type": "image/*"}]
 
     assert {t.type for t in world.queue.scheduled} >= {TaskType.CHATWOOT_REPLY, TaskType.COPY_MEDIA}
-    assert world.run_due() == [SendOutcome.SENT, SendOutcome.SENT]
-    (_, _, prompt), (_, conv_id, quote) = world.chatwoot.replies
-    assert conv_id == 42 and "ZIP" in prompt and "$250–$450" in quote
+    # The ZIP prompt was still waiting out its jitter when the ZIP came: only the quote goes.
+    assert sorted(world.run_due()) == sorted([SendOutcome.ALREADY_DONE, SendOutcome.SENT])
+    ((_, conv_id, quote),) = world.chatwoot.replies
+    assert conv_id == 42 and "$250–$450" in quote
     link = quote.split("Book a time here: ", 1)[1]
     assert parse_qs(urlsplit(link).query) == {
         "name": ["Pat Doe"],
