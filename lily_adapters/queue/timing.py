@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 def backoff_seconds(
     attempt: int,
     *,
-    base: float = 2.0,
+    base: float = 10.0,
     cap: float = 900.0,
     rng: random.Random | None = None,
 ) -> float:

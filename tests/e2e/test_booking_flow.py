@@ -431,7 +431,7 @@ def test_a_calendar_500_is_retried_into_one_event(cal: BookingLily) -> None:
     assert cal.events() == {}
     assert cal.queue_stats().dead == 0
 
-    cal.run_worker_at(after(START, 10))  # past the first retry's backoff (2-3 s)
+    cal.run_worker_at(after(START, 20))  # past the first retry's backoff (10-15 s)
 
     assert list(cal.live_events()) == [calendar_event_id(UID)]
     inserts = [r for r in cal.google.requests if r.method == "POST"]

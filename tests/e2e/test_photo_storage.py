@@ -165,7 +165,7 @@ def test_missing_media_is_rejected_and_a_transient_failure_retried(lily: Lily) -
     copy_now(lily)
     assert "stored_key" not in inbound(lily, sid).media[0]
     assert lily.queue_stats().scheduled >= 1 and lily.queue_stats().dead == 0
-    settle(lily)  # the retry's backoff (2-3 s) is well inside this
+    settle(lily)  # the retry's backoff (10-15 s) is well inside this
     [entry] = inbound(lily, sid).media
     assert lily.container.photo_store().get(entry["stored_key"]) == PNG
     assert lily.queue_stats() == EMPTY

@@ -89,7 +89,7 @@ def test_failures_retry_with_growing_backoff_then_dead_letter(
         clock.advance(delays[-1])
     worker.run_burst()
 
-    assert 2 <= delays[0] <= 3 and 4 <= delays[1] <= 6  # base 2 s, doubling, +≤50 % jitter
+    assert 10 <= delays[0] <= 15 and 20 <= delays[1] <= 30  # base 10 s, doubling, +≤50 % jitter
     [dead] = queue.dead()
     assert (dead.id, dead.attempts, dead.last_error) == (task_id, 3, "RuntimeError: boom")
     assert [line["outcome"] for line in log] == ["retry", "retry", "dead"]
