@@ -8,7 +8,8 @@ clock, so `run_worker_at(instant)` decides exactly what the worker may send."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -236,29 +237,48 @@ def twilio() -> Iterator[TwilioStandIn]:
         yield standin
 
 
-@pytest.fixture
-def lily(backend: tuple[str, str | None], twilio: TwilioStandIn, tmp_path: Path) -> Iterator[Lily]:
+@contextmanager
+def running_lily(
+    backend: tuple[str, str | None],
+    twilio: TwilioStandIn,
+    tmp_path: Path,
+    make: Callable[..., Any] = Lily,
+    extra: tuple[Any, ...] = (),
+    **settings: Any,
+) -> Iterator[Any]:
+    """Lily on `backend` with Twilio at the stand-in, the test jitter and a FakeClock at
+    START; `settings` adds to or overrides the Settings, `make(container, client, clock,
+    twilio, *extra)` builds the harness object (a Lily subclass for more helpers)."""
     database_url, redis_url = backend
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url,
-        redis_url=redis_url,
-        public_url=PUBLIC_URL,
-        twilio_account_sid=DEFAULT_ACCOUNT_SID,
-        twilio_auth_token=DEFAULT_AUTH_TOKEN,
-        twilio_api_url=twilio.url,
-        jitter_min_seconds=JITTER_MIN,
-        jitter_max_seconds=JITTER_MAX,
-        data_dir=tmp_path / "data",
+    config = Settings(
+        **{
+            "_env_file": None,
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "public_url": PUBLIC_URL,
+            "twilio_account_sid": DEFAULT_ACCOUNT_SID,
+            "twilio_auth_token": DEFAULT_AUTH_TOKEN,
+            "twilio_api_url": twilio.url,
+            "jitter_min_seconds": JITTER_MIN,
+            "jitter_max_seconds": JITTER_MAX,
+            "data_dir": tmp_path / "data",
+            **settings,
+        }
     )
     clock = FakeClock(START)
-    container = build_container(settings)
+    container = build_container(config)
     # before anything asks for the queue: it reads due times off this clock
     container.clock.override(providers.Object(clock))
     app = create_app(container)
     with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
-        yield Lily(container, client, clock, twilio)
+        yield make(container, client, clock, twilio, *extra)
     container.shutdown_resources()
+
+
+@pytest.fixture
+def lily(backend: tuple[str, str | None], twilio: TwilioStandIn, tmp_path: Path) -> Iterator[Lily]:
+    with running_lily(backend, twilio, tmp_path) as harness:
+        yield harness
 
 
 def after(instant: datetime, seconds: float) -> datetime:

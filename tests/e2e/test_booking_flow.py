@@ -12,12 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from dependency_injector import providers
 from starlette.testclient import TestClient
 
 from lily_adapters.calcom import SIGNATURE_HEADER, sign
-from lily_adapters.container import Container, build_container
-from lily_adapters.settings import Settings
+from lily_adapters.container import Container
 from lily_core.domain.booking_events import calendar_event_id
 from lily_core.domain.leads import (
     Conversation,
@@ -29,10 +27,18 @@ from lily_core.domain.leads import (
 )
 from lily_core.domain.records import Booking, Quote
 from lily_core.testing import FakeClock
-from lily_http.app import create_app
-from tests.e2e.conftest import CALLER, JITTER_MAX, JITTER_MIN, PUBLIC_URL, START, Lily, after
+from tests.e2e.conftest import (
+    CALLER,
+    JITTER_MAX,
+    JITTER_MIN,
+    PUBLIC_URL,
+    START,
+    Lily,
+    after,
+    running_lily,
+)
 from tests.standins.google import DEFAULT_CALENDAR, GoogleStandIn, running_google
-from tests.standins.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioStandIn
+from tests.standins.twilio import TwilioStandIn
 
 SECRET = "calcom_e2e_secret_0123456789"
 REVIEW_URL = "https://g.page/r/acme-wash/review"
@@ -207,28 +213,16 @@ def cal(
     tmp_path: Path,
 ) -> Iterator[BookingLily]:
     """The harness's `lily`, built the same way, plus Google Calendar at the stand-in."""
-    database_url, redis_url = backend
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url,
-        redis_url=redis_url,
-        public_url=PUBLIC_URL,
-        twilio_account_sid=DEFAULT_ACCOUNT_SID,
-        twilio_auth_token=DEFAULT_AUTH_TOKEN,
-        twilio_api_url=twilio.url,
-        jitter_min_seconds=JITTER_MIN,
-        jitter_max_seconds=JITTER_MAX,
-        data_dir=tmp_path / "data",
+    with running_lily(
+        backend,
+        twilio,
+        tmp_path,
+        BookingLily,
+        (google,),
         google_service_account_file=tmp_path / "service-account.json",  # by running_google
         google_calendar_api_url=google.calendar_api_url,
-    )
-    clock = FakeClock(START)
-    container = build_container(settings)
-    container.clock.override(providers.Object(clock))
-    app = create_app(container)
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
-        yield BookingLily(container, client, clock, twilio, google)
-    container.shutdown_resources()
+    ) as harness:
+        yield harness
 
 
 def confirmation(when: str) -> str:

@@ -19,16 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-from dependency_injector import providers
-from starlette.testclient import TestClient
 
-from lily_adapters.container import build_container
-from lily_adapters.settings import Settings
 from lily_core.domain.leads import Channel, MessageKind, MessageStatus
 from lily_core.ports.queue import QueueStats
-from lily_core.testing import FakeClock
-from lily_http.app import create_app
-from tests.e2e.conftest import CALLER, JITTER_MAX, JITTER_MIN, PUBLIC_URL, START, Lily
+from tests.e2e.conftest import (
+    CALLER,
+    Lily,
+    running_lily,
+)
 from tests.e2e.test_quote_flow import (
     BOOKING_URL,
     JPEG,
@@ -39,7 +37,7 @@ from tests.e2e.test_quote_flow import (
     settle,
 )
 from tests.standins.chatwoot import ChatwootStandIn
-from tests.standins.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioStandIn
+from tests.standins.twilio import TwilioStandIn
 
 ACCOUNT_ID, INBOX_ID, CONVERSATION_ID = 3, 9, 77
 SECRET = "chatwoot-webhook-secret"
@@ -125,27 +123,9 @@ def lily(
     """The harness's Lily (same settings, clock and Twilio stand-in) with Chatwoot
     configured, and a tenant wired to Chatwoot account 3, inbox 9, with the example price
     book and a booking page."""
-    database_url, redis_url = backend
-    settings = Settings(
-        _env_file=None,
-        database_url=database_url,
-        redis_url=redis_url,
-        public_url=PUBLIC_URL,
-        twilio_account_sid=DEFAULT_ACCOUNT_SID,
-        twilio_auth_token=DEFAULT_AUTH_TOKEN,
-        twilio_api_url=twilio.url,
-        jitter_min_seconds=JITTER_MIN,
-        jitter_max_seconds=JITTER_MAX,
-        data_dir=tmp_path / "data",
-        chatwoot_url=chatwoot.url,
-        chatwoot_api_token=API_TOKEN,
-    )
-    clock = FakeClock(START)
-    container = build_container(settings)
-    container.clock.override(providers.Object(clock))
-    app = create_app(container)
-    with TestClient(app, base_url=PUBLIC_URL, raise_server_exceptions=False) as client:
-        lily = Lily(container, client, clock, twilio)
+    with running_lily(
+        backend, twilio, tmp_path, chatwoot_url=chatwoot.url, chatwoot_api_token=API_TOKEN
+    ) as lily:
         import_pricebook(lily)
         lily.tenant = lily.container.update_tenant()(
             lily.tenant.slug,
@@ -157,7 +137,6 @@ def lily(
             },
         )
         yield lily
-    container.shutdown_resources()
 
 
 def message_created(
