@@ -9,11 +9,7 @@ from lily_core.domain.chatwoot_events import ChatwootInbound
 from lily_core.domain.leads import (
     Channel,
     Conversation,
-    Direction,
     Lead,
-    Message,
-    MessageKind,
-    MessageStatus,
 )
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import Conflict, InvalidInput
@@ -21,7 +17,7 @@ from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.inbound import InboundOutcome, InboundResult, apply_compliance
-from lily_core.use_cases.outbox import enqueue_send
+from lily_core.use_cases.outbox import enqueue_send, record_inbound
 
 __all__ = ["CHATWOOT_IMAGE_TYPE", "HandleChatwootMessage", "IgnoredChatwootMessage"]
 
@@ -86,23 +82,17 @@ class HandleChatwootMessage:
                     updated_at=now,
                 )
                 self.uow.conversations.add(conversation)
-            conversation.last_customer_activity_at = conversation.updated_at = now
-            inbound = Message(
-                tenant_id=tenant.id,
-                lead_id=lead.id,
-                conversation_id=conversation.id,
-                direction=Direction.INBOUND,
-                kind=MessageKind.INBOUND,
+            inbound = record_inbound(
+                self.uow,
+                lead,
+                conversation,
                 body=event.content,
                 media=[
                     {"url": url, "content_type": CHATWOOT_IMAGE_TYPE} for url in event.photo_urls
                 ],
-                status=MessageStatus.RECEIVED,
                 provider_sid=event.dedupe_key,
-                created_at=now,
-                updated_at=now,
+                now=now,
             )
-            self.uow.messages.add(inbound)
             outcome, reply = apply_compliance(
                 self.uow, tenant, lead, conversation, event.content, None, now
             )

@@ -21,7 +21,13 @@ from lily_core.errors import Conflict, InvalidInput
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
-from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message, upsert_lead
+from lily_core.use_cases.outbox import (
+    enqueue_send,
+    open_conversation,
+    queue_message,
+    record_inbound,
+    upsert_lead,
+)
 
 
 class InboundOutcome(enum.StrEnum):
@@ -86,21 +92,15 @@ class HandleInboundSms:
                 return InboundResult(InboundOutcome.DUPLICATE)
             lead = upsert_lead(self.uow, tenant, phone, now)
             conversation = open_conversation(self.uow, tenant, lead, now)
-            conversation.last_customer_activity_at = conversation.updated_at = now
-            inbound = Message(
-                tenant_id=tenant.id,
-                lead_id=lead.id,
-                conversation_id=conversation.id,
-                direction=Direction.INBOUND,
-                kind=MessageKind.INBOUND,
+            inbound = record_inbound(
+                self.uow,
+                lead,
+                conversation,
                 body=sms.body,
                 media=[{"url": url, "content_type": ctype} for url, ctype in sms.media],
-                status=MessageStatus.RECEIVED,
                 provider_sid=sms.message_sid,
-                created_at=now,
-                updated_at=now,
+                now=now,
             )
-            self.uow.messages.add(inbound)
             outcome, reply = apply_compliance(
                 self.uow, tenant, lead, conversation, sms.body, sms.opt_out_type, now
             )

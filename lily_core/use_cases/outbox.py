@@ -68,6 +68,36 @@ def open_conversation(
     return conversation
 
 
+def record_inbound(
+    uow: UnitOfWork,
+    lead: Lead,
+    conversation: Conversation,
+    *,
+    body: str,
+    media: list[dict[str, str]],
+    provider_sid: str,
+    now: datetime,
+) -> Message:
+    """Store what the lead sent (once per provider_sid: the column is unique per tenant)
+    and mark the conversation active now."""
+    conversation.last_customer_activity_at = conversation.updated_at = now
+    message = Message(
+        tenant_id=lead.tenant_id,
+        lead_id=lead.id,
+        conversation_id=conversation.id,
+        direction=Direction.INBOUND,
+        kind=MessageKind.INBOUND,
+        body=body,
+        media=[dict(entry) for entry in media],
+        status=MessageStatus.RECEIVED,
+        provider_sid=provider_sid,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.messages.add(message)
+    return message
+
+
 def queue_message(
     uow: UnitOfWork,
     lead: Lead,

@@ -14,9 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from lily_adapters.calcom import SIGNATURE_HEADER, parse_booking_webhook, verify_signature
 from lily_core.domain.booking_events import BookingTrigger
-from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput
-from lily_http.deps import ContainerDep, RequestIdDep
+from lily_http.deps import ContainerDep, RequestIdDep, find_tenant
 
 router = APIRouter(prefix="/webhooks/calcom", tags=["webhooks"])
 
@@ -27,14 +26,7 @@ async def booking_webhook(
 ) -> dict[str, Any]:
     body = await request.body()
 
-    def lookup() -> Tenant | None:
-        uow = container.uow()
-        with uow:
-            return uow.tenants.get_by_slug(tenant_slug)
-
-    tenant = await run_in_threadpool(lookup)
-    if tenant is None:
-        raise HTTPException(404, f"no tenant {tenant_slug!r}")
+    tenant = await find_tenant(container, slug=tenant_slug)
     log = logger.bind(tenant=tenant.slug)
     if not verify_signature(tenant.calcom_secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning("calcom: bad signature")

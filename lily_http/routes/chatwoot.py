@@ -17,11 +17,10 @@ from lily_adapters.chatwoot import (
     parse_chatwoot_webhook,
     verify_chatwoot_request,
 )
-from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput
 from lily_core.use_cases.chatwoot_inbound import IgnoredChatwootMessage
 from lily_core.use_cases.inbound import InboundOutcome
-from lily_http.deps import ContainerDep, RequestIdDep
+from lily_http.deps import ContainerDep, RequestIdDep, find_tenant
 
 router = APIRouter(prefix="/webhooks/chatwoot", tags=["webhooks"])
 
@@ -36,14 +35,7 @@ async def chatwoot_webhook(
 ) -> JSONResponse:
     body = await request.body()
 
-    def lookup() -> Tenant | None:
-        uow = container.uow()
-        with uow:
-            return uow.tenants.get_by_slug(tenant_slug)
-
-    tenant = await run_in_threadpool(lookup)
-    if tenant is None:
-        raise HTTPException(404, "no such tenant")
+    tenant = await find_tenant(container, slug=tenant_slug)
     log = logger.bind(tenant=tenant.slug)
     if not verify_chatwoot_request(
         tenant.chatwoot_secret,

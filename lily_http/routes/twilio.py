@@ -23,7 +23,7 @@ from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput
 from lily_core.use_cases.inbound import InboundOutcome, InboundSms
 from lily_core.use_cases.missed_call import CallOutcome, VoiceEvent
-from lily_http.deps import ContainerDep, RequestIdDep
+from lily_http.deps import ContainerDep, RequestIdDep, find_tenant
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 RING_TIMEOUT_SECONDS = 20
@@ -51,14 +51,7 @@ async def signed_form(
         raise HTTPException(400, "the body is not a form") from None
     number = try_normalize_phone(str(form.get(number_field) or ""))
 
-    def lookup() -> Tenant | None:
-        uow = container.uow()
-        with uow:
-            return uow.tenants.get_by_phone(number) if number else None
-
-    tenant = await run_in_threadpool(lookup)
-    if tenant is None:
-        raise HTTPException(404, f"no tenant has the number in {number_field}")
+    tenant = await find_tenant(container, phone=number)
     url = container.settings().public_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
