@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from lily_core.domain.booking_events import BookingTrigger, BookingWebhook
+from lily_core.domain.booking_events import BookingTrigger, BookingWebhook, calendar_event_id
 from lily_core.domain.leads import (
     Conversation,
     Direction,
@@ -361,6 +361,8 @@ def new_booking(
         attendee_name=event.attendee_name,
         attendee_email=event.attendee_email,
         attendee_phone=event.attendee_phone,
+        # fixed at creation: a reschedule's new Cal.com uid never makes a second event
+        calendar_event_id=calendar_event_id(event.uid),
         created_at=now,
         updated_at=now,
     )

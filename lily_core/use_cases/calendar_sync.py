@@ -71,13 +71,11 @@ class SyncCalendar:
                 raise PermanentDeliveryError(f"booking {booking_id} not found for this tenant")
             if not tenant.google_calendar_id:
                 return None
-            if booking.status == BookingStatus.CANCELLED:
-                if booking.calendar_event_id is None:
-                    return None  # never written: the id is stored before the first write
-                return _Plan(tenant.google_calendar_id, booking.calendar_event_id, None)
-            if booking.calendar_event_id is None:
+            if booking.calendar_event_id is None:  # a booking stored before ids were set
                 booking.calendar_event_id = calendar_event_id(booking.calcom_uid)
                 self.uow.commit()
+            if booking.status == BookingStatus.CANCELLED:
+                return _Plan(tenant.google_calendar_id, booking.calendar_event_id, None)
             lead = self.uow.leads.get(tenant_id, booking.lead_id)
             quote = self.uow.quotes.latest_for_lead(tenant_id, booking.lead_id)
             event = CalendarEvent(
