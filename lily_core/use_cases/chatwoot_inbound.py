@@ -16,7 +16,12 @@ from lily_core.errors import Conflict, InvalidInput
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
-from lily_core.use_cases.inbound import InboundOutcome, InboundResult, apply_compliance
+from lily_core.use_cases.inbound import (
+    InboundOutcome,
+    InboundResult,
+    apply_compliance,
+    duplicate_of,
+)
 from lily_core.use_cases.outbox import enqueue_send, record_inbound
 
 __all__ = ["CHATWOOT_IMAGE_TYPE", "HandleChatwootMessage", "IgnoredChatwootMessage"]
@@ -65,8 +70,9 @@ class HandleChatwootMessage:
     ) -> InboundResult:
         now = self.clock.now()
         with self.uow:
-            if self.uow.messages.get_by_provider_sid(tenant.id, event.dedupe_key) is not None:
-                return InboundResult(InboundOutcome.DUPLICATE)
+            existing = self.uow.messages.get_by_provider_sid(tenant.id, event.dedupe_key)
+            if existing is not None:
+                return duplicate_of(existing)
             conversation = self.uow.conversations.get_by_chatwoot_id(
                 tenant.id, event.conversation_id
             )

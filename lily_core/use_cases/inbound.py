@@ -88,8 +88,9 @@ class HandleInboundSms:
     ) -> InboundResult:
         now = self.clock.now()
         with self.uow:
-            if self.uow.messages.get_by_provider_sid(tenant.id, sms.message_sid) is not None:
-                return InboundResult(InboundOutcome.DUPLICATE)
+            existing = self.uow.messages.get_by_provider_sid(tenant.id, sms.message_sid)
+            if existing is not None:
+                return duplicate_of(existing)
             lead = upsert_lead(self.uow, tenant, phone, now)
             conversation = open_conversation(self.uow, tenant, lead, now)
             inbound = record_inbound(
@@ -108,6 +109,24 @@ class HandleInboundSms:
         if reply is not None:
             enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
         return InboundResult(outcome, lead.id, inbound.id, reply.id if reply else None)
+
+
+def duplicate_of(message: Message) -> InboundResult:
+    """A redelivered message does nothing new; it carries the original's ids when the
+    original was for the conversation, so the caller may advance it again (advancing is
+    idempotent, and this recovers a delivery whose first advance failed)."""
+    if parse_keyword(message.body) is not None:
+        return InboundResult(InboundOutcome.DUPLICATE)
+    return InboundResult(InboundOutcome.DUPLICATE, message.lead_id, message.id)
+
+
+def needs_advancing(result: InboundResult) -> bool:
+    """Whether the conversation flow should look at this message (again)."""
+    return (
+        result.outcome in (InboundOutcome.CONVERSATION, InboundOutcome.DUPLICATE)
+        and result.lead_id is not None
+        and result.message_id is not None
+    )
 
 
 def apply_compliance(

@@ -19,7 +19,7 @@ from lily_adapters.chatwoot import (
 )
 from lily_core.errors import InvalidInput
 from lily_core.use_cases.chatwoot_inbound import IgnoredChatwootMessage
-from lily_core.use_cases.inbound import InboundOutcome
+from lily_core.use_cases.inbound import needs_advancing
 from lily_http.deps import ContainerDep, RequestIdDep, find_tenant
 
 router = APIRouter(prefix="/webhooks/chatwoot", tags=["webhooks"])
@@ -64,7 +64,7 @@ async def chatwoot_webhook(
         log.bind(reason=exc.reason).info("chatwoot message ignored")
         return ignored(exc.reason)
     log = log.bind(chatwoot_message=event.dedupe_key, outcome=str(result.outcome))
-    if result.outcome == InboundOutcome.CONVERSATION and result.lead_id and result.message_id:
+    if needs_advancing(result) and result.lead_id and result.message_id:
         advanced = await run_in_threadpool(
             container.advance_conversation(),
             tenant,

@@ -21,7 +21,7 @@ from lily_adapters.twilio.webhooks import (
 from lily_core.domain.phone import try_normalize_phone
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput
-from lily_core.use_cases.inbound import InboundOutcome, InboundSms
+from lily_core.use_cases.inbound import InboundSms, needs_advancing
 from lily_core.use_cases.missed_call import CallOutcome, VoiceEvent
 from lily_http.deps import ContainerDep, RequestIdDep, find_tenant
 
@@ -124,7 +124,7 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
     except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from None
     logger.bind(tenant=tenant.slug, outcome=str(result.outcome)).info("sms webhook")
-    if result.outcome == InboundOutcome.CONVERSATION and result.lead_id and result.message_id:
+    if needs_advancing(result) and result.lead_id and result.message_id:
         advanced = await run_in_threadpool(
             container.advance_conversation(),
             tenant,

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from dependency_injector import providers
 
 from lily_core.domain.leads import LeadStatus, MessageKind, MessageStatus
 from lily_core.domain.pricebook import PriceBookVersion
@@ -403,3 +404,24 @@ def test_no_reply_goes_out_inside_the_webhook(shop: Lily) -> None:
     [queued] = shop.outbound()
     assert (queued.kind, queued.status) == (MessageKind.QUOTE, MessageStatus.QUEUED)
     assert shop.clock.now() == START
+
+
+def test_a_redelivery_recovers_a_message_whose_first_advance_failed(shop: Lily) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away mid-request")
+
+    sid = new_sid("MM")
+    photo = shop.twilio.add_media("image/jpeg", JPEG)
+    extra = {"NumMedia": "1", "MediaUrl0": photo, "MediaContentType0": "image/jpeg"}
+    shop.container.advance_conversation.override(providers.Object(broken))
+    first = shop.sms(sid, "house, 75201", extra=extra)
+    assert first.status_code == 500  # the inbound message is stored; the quote is not made
+    shop.container.advance_conversation.reset_override()
+
+    again = shop.sms(sid, "house, 75201", extra=extra)  # Twilio retries the webhook
+    assert again.status_code == 200
+    settle(shop)
+    assert_one_quote_sms(shop, "$250–$450")
+    shop.sms(sid, "house, 75201", extra=extra)  # and another redelivery changes nothing
+    settle(shop)
+    assert_one_quote_sms(shop, "$250–$450")
