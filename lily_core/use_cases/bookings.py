@@ -4,7 +4,8 @@ request and (through CALENDAR_SYNC tasks) the tenant's Google Calendar.
 One Booking row per appointment. Cal.com gives a rescheduled booking a new uid (the old one
 is its `rescheduleUid`); Lily keeps the same row and moves `calcom_uid` to the new uid, so
 a later BOOKING_CANCELLED (which names the new uid) finds it. The calendar event id is
-stored on the row at the first sync and never recomputed, so it survives the uid change.
+derived from the first uid when the row is created and never recomputed, so it survives
+the uid change (and a reschedule that arrives before the first calendar sync).
 """
 
 from __future__ import annotations
