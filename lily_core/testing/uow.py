@@ -21,6 +21,20 @@ from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import Conflict
+from lily_core.ports.repositories import (
+    ApiKeyRepository,
+    BookingRepository,
+    CallRepository,
+    ConversationRepository,
+    LeadRepository,
+    MessageRepository,
+    PriceBookRepository,
+    QuoteRepository,
+    SubscriptionRepository,
+    TenantRepository,
+    UserRepository,
+    WebhookRepository,
+)
 
 E = TypeVar("E")
 
@@ -261,18 +275,18 @@ class InMemoryUnitOfWork:
         self.db = db or InMemoryDatabase()
         self.committed = False
         self.working: dict[str, dict[str, Any]] = {}
-        self.tenants = _Tenants(self, "tenants")
-        self.users = _Users(self, "users")
-        self.api_keys = _ApiKeys(self, "api_keys")
-        self.leads = _Leads(self, "leads")
-        self.conversations = _Conversations(self, "conversations")
-        self.messages = _Messages(self, "messages")
-        self.calls = _Calls(self, "calls")
-        self.quotes = _Quotes(self, "quotes")
-        self.bookings = _Bookings(self, "bookings")
-        self.subscriptions = _Subscriptions(self, "subscriptions")
-        self.pricebooks = _PriceBooks(self, "pricebooks")
-        self.webhooks = _Webhooks(self, "webhooks")
+        self.tenants: TenantRepository = _Tenants(self, "tenants")
+        self.users: UserRepository = _Users(self, "users")
+        self.api_keys: ApiKeyRepository = _ApiKeys(self, "api_keys")
+        self.leads: LeadRepository = _Leads(self, "leads")
+        self.conversations: ConversationRepository = _Conversations(self, "conversations")
+        self.messages: MessageRepository = _Messages(self, "messages")
+        self.calls: CallRepository = _Calls(self, "calls")
+        self.quotes: QuoteRepository = _Quotes(self, "quotes")
+        self.bookings: BookingRepository = _Bookings(self, "bookings")
+        self.subscriptions: SubscriptionRepository = _Subscriptions(self, "subscriptions")
+        self.pricebooks: PriceBookRepository = _PriceBooks(self, "pricebooks")
+        self.webhooks: WebhookRepository = _Webhooks(self, "webhooks")
 
     def __enter__(self) -> Self:
         with self.db.lock:
