@@ -203,10 +203,11 @@ class Worker:
         if outcome == "ok":
             bound.info("task {} ok", task.type)
         elif outcome == "retry":
-            bound.bind(error=_describe(error)).warning("task {} failed; will retry", task.type)
+            reason = _describe(error)
+            bound.bind(error=reason).warning("task {} failed; will retry: {}", task.type, reason)
         else:
             reason = _describe(error) if error else f"unknown task type {task.type!r}"
-            bound.bind(error=reason).error("task {} dead-lettered", task.type)
+            bound.bind(error=reason).error("task {} dead-lettered: {}", task.type, reason)
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -16,9 +16,10 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
-    """An Engine for `url`. SQLite: WAL journal (readers do not block the writer), foreign
-    keys enforced, a busy timeout instead of instant "database is locked", and usable from
-    several threads (the API's thread pool, worker threads). PostgreSQL and others: pooled
+    """An Engine for `url`. SQLite: WAL journal, foreign keys enforced, transactions that
+    take the write lock when they begin and wait for it up to a busy timeout (instead of an
+    instant "database is locked"), and usable from several threads (the API's thread pool,
+    worker threads). PostgreSQL and others: pooled
     connections checked before use, so a restarted database costs no failed request."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -41,6 +42,16 @@ def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
+        # Let SQLAlchemy, not the driver, open transactions (see _begin_immediate).
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(conn: sa.Connection) -> None:
+        # A deferred transaction that reads and then writes fails at once with "database is
+        # locked" (no busy wait) when another connection committed in between — two worker
+        # threads updating rows they just read. Taking the write lock up front makes
+        # concurrent transactions queue on the busy timeout instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
