@@ -1,44 +1,151 @@
-"""Where the real services come from: LILY_TEST_DATABASE_URL / LILY_TEST_REDIS_URL when set
-(CI sets them), else testcontainers when a Docker engine answers, else the tests that need
-them skip — except under CI=true, where a missing service is a failure, not a skip."""
+"""Where the real services come from, in this order:
+
+1. `LILY_TEST_DATABASE_URL` / `LILY_TEST_REDIS_URL` when set (CI sets them);
+2. the machine's own PostgreSQL and Redis on 127.0.0.1 (a fresh database is created for the
+   session and dropped after it; Redis gets an empty database index, flushed after);
+3. testcontainers, when a Docker engine answers.
+
+When none of these can be had the tests that need the service fail and say so. Only an
+explicit SQLite-only run (`pytest --sqlite-only`, or `LILY_TEST_SQLITE_ONLY=1`) skips them."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from functools import partial
+from typing import Any
 
 import pytest
 
+LOCAL_POSTGRES_URLS = (
+    "postgresql://postgres@127.0.0.1:5432/postgres",
+    "postgresql://root@127.0.0.1:5432/postgres",
+)
+LOCAL_REDIS = "redis://127.0.0.1:6379"
 
-def _unavailable(what: str) -> None:
-    message = f"{what} is not available: set LILY_TEST_{what.upper()}_URL or run Docker"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sqlite-only",
+        action="store_true",
+        help="skip the tests that need PostgreSQL or Redis instead of failing without them",
+    )
+
+
+def _sqlite_only(config: pytest.Config) -> bool:
+    return bool(config.getoption("--sqlite-only")) or os.environ.get("LILY_TEST_SQLITE_ONLY") in (
+        "1",
+        "true",
+    )
+
+
+def _unavailable(config: pytest.Config, what: str, tried: list[str]) -> None:
+    message = (
+        f"{what} is not available (tried: {'; '.join(tried)}). Set LILY_TEST_"
+        f"{'DATABASE' if what == 'PostgreSQL' else 'REDIS'}_URL, start it on 127.0.0.1, run "
+        "Docker, or ask for a SQLite-only run with --sqlite-only"
+    )
+    if _sqlite_only(config):
+        pytest.skip(message)
+    pytest.fail(message, pytrace=False)
+
+
+def _local_postgres() -> tuple[str, Callable[[], None]] | None:
+    """A fresh database on the machine's own PostgreSQL, and how to drop it."""
+    import psycopg
+
+    for admin_url in LOCAL_POSTGRES_URLS:
+        try:
+            admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=2)
+        except psycopg.Error:
+            continue
+        name = f"lily_test_{uuid.uuid4().hex[:12]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        user = admin_url.split("//", 1)[1].split("@", 1)[0]
+
+        def drop(admin: psycopg.Connection[Any] = admin, name: str = name) -> None:
+            with suppress(psycopg.Error):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+        return f"postgresql+psycopg://{user}@127.0.0.1:5432/{name}", drop
+    return None
+
+
+def _local_redis() -> tuple[str, Callable[[], None]] | None:
+    """An empty database index of the machine's own Redis, and how to flush it."""
+    import redis
+
+    client = redis.Redis.from_url(LOCAL_REDIS, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+        count = int(client.config_get("databases").get("databases", 16))
+        for index in range(count - 1, 0, -1):  # from the last: the ones nobody else uses
+            client.execute_command("SELECT", index)
+            if client.dbsize() == 0:
+                url = f"{LOCAL_REDIS}/{index}"
+                return url, partial(_flush_redis, url)
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    return None
+
+
+def _flush_redis(url: str) -> None:
+    import redis
+
+    with redis.Redis.from_url(url, socket_timeout=2) as client:
+        client.flushdb()
+
+
+def _serve(local: tuple[str, Callable[[], None]]) -> Iterator[str]:
+    url, cleanup = local
+    try:
+        yield url
+    finally:
+        with suppress(Exception):
+            cleanup()
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """A SQLAlchemy URL of an empty PostgreSQL database for this test session."""
+    if _sqlite_only(pytestconfig):
+        pytest.skip("a SQLite-only run (--sqlite-only)")
     url = os.environ.get("LILY_TEST_DATABASE_URL")
     if url:
         yield url
+        return
+    local = _local_postgres()
+    if local is not None:
+        yield from _serve(local)
         return
     try:
         from testcontainers.postgres import PostgresContainer
 
         with PostgresContainer("postgres:16-alpine", driver="psycopg") as pg:
             yield pg.get_connection_url()
-    except Exception:  # no Docker engine: skip (or fail in CI)
-        _unavailable("database")
+            return
+    except Exception as exc:  # no Docker engine
+        docker = f"Docker: {type(exc).__name__}"
+    _unavailable(pytestconfig, "PostgreSQL", ["LILY_TEST_DATABASE_URL", "127.0.0.1:5432", docker])
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """A Redis URL whose database the tests may flush."""
+    if _sqlite_only(pytestconfig):
+        pytest.skip("a SQLite-only run (--sqlite-only)")
     url = os.environ.get("LILY_TEST_REDIS_URL")
     if url:
         yield url
+        return
+    local = _local_redis()
+    if local is not None:
+        yield from _serve(local)
         return
     try:
         from testcontainers.redis import RedisContainer
@@ -46,5 +153,7 @@ def redis_url() -> Iterator[str]:
         with RedisContainer("redis:7-alpine") as rc:
             host, port = rc.get_container_host_ip(), rc.get_exposed_port(6379)
             yield f"redis://{host}:{port}/0"
-    except Exception:  # no Docker engine: skip (or fail in CI)
-        _unavailable("redis")
+            return
+    except Exception as exc:  # no Docker engine
+        docker = f"Docker: {type(exc).__name__}"
+    _unavailable(pytestconfig, "Redis", ["LILY_TEST_REDIS_URL", "127.0.0.1:6379", docker])

@@ -20,9 +20,9 @@ from lily_adapters.sql import migrate
 from lily_core.domain.tenant import Tenant
 from lily_core.ports.queue import TaskType
 from lily_http.app import create_app
+from tests.fixtures import webhook_samples
 
 SECRET = "cal_webhook_secret_test"
-SAMPLES_FILE = Path("/work/shared/contracts/webhook_samples.json")
 URL = "/webhooks/calcom/sparkle-wash"
 PAYLOAD: dict[str, Any] = {
     "uid": "bk_http_1",
@@ -90,9 +90,7 @@ def test_a_signed_booking_is_recorded_once(app: tuple[TestClient, Container]) ->
 
 
 def test_the_official_sample_is_accepted(app: tuple[TestClient, Container]) -> None:
-    if not SAMPLES_FILE.exists():
-        pytest.skip(f"no {SAMPLES_FILE}")
-    sample = json.loads(SAMPLES_FILE.read_text())["calcom"]["BOOKING_CREATED"]
+    sample = webhook_samples()["calcom"]["BOOKING_CREATED"]
     client, container = app
 
     response = post(client, sample["raw_body"].encode(), sample["headers"][SIGNATURE_HEADER])

@@ -25,9 +25,9 @@ from lily_core.ports.queue import TaskType
 from lily_core.testing import FakeClock
 from lily_core.use_cases.pricebooks import save_pricebook
 from lily_http.app import create_app
+from tests.fixtures import webhook_samples
 from tests.unit.test_pricebook import example
 
-SAMPLES_FILE = Path("/work/shared/contracts/webhook_samples.json")
 SECRET = "chatwoot_webhook_secret_test"
 SAMPLE_TIME = 1795046400
 URL = "/webhooks/chatwoot/sparkle-wash"
@@ -64,9 +64,7 @@ def app(tmp_path: Path) -> Iterator[tuple[TestClient, Container]]:
 
 
 def sample() -> dict[str, Any]:
-    if not SAMPLES_FILE.exists():
-        pytest.skip("contracts/webhook_samples.json is not available")
-    return json.loads(SAMPLES_FILE.read_text())["chatwoot"]["message_created"]  # type: ignore[no-any-return]
+    return webhook_samples()["chatwoot"]["message_created"]  # type: ignore[no-any-return]
 
 
 def signed_headers(body: bytes, timestamp: int = SAMPLE_TIME) -> dict[str, str]:

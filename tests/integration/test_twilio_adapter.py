@@ -1,20 +1,18 @@
 """The Twilio adapter over real HTTP against the Twilio stand-in: what TwilioSmsSender puts
 on the wire and how it maps failures; the sandbox sender; media download; webhook signatures
-(against the signed samples in shared/contracts) and TwiML."""
+(against the signed samples in tests/fixtures) and TwiML."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import json
 import re
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,12 +31,11 @@ from lily_adapters.twilio import (
 from lily_adapters.twilio.sms import retry_after_seconds
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import PermanentDeliveryError, RecipientOptedOut, TransientDeliveryError
+from tests.fixtures import webhook_samples
 from tests.standins.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioStandIn
 
 SUBACCOUNT_SID = "AC" + "b" * 32
 SUBACCOUNT_TOKEN = "subaccount_token_fedcba9876543210"
-# DESIGN §6: the provider contracts live beside the repository, in ../shared/contracts
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "webhook_samples.json"
 
 
 def basic(sid: str, token: str) -> str:
@@ -346,7 +343,7 @@ def test_media_timeouts_are_transient(standin: TwilioStandIn) -> None:
 
 
 def _twilio_samples() -> dict[str, Any]:
-    twilio: dict[str, Any] = json.loads(SAMPLES.read_text())["twilio"]
+    twilio: dict[str, Any] = webhook_samples()["twilio"]
     return {name: s for name, s in twilio.items() if "headers" in s}
 
 
@@ -376,7 +373,7 @@ def test_a_tampered_sample_or_the_wrong_token_fails(name: str) -> None:
 
 
 def test_twilio_pythons_own_test_vectors() -> None:
-    vector = json.loads(SAMPLES.read_text())["twilio"]["upstream_test_vectors"]
+    vector = webhook_samples()["twilio"]["upstream_test_vectors"]
     token, url, form = vector["auth_token"], vector["url"], vector["form"]
 
     assert is_valid_signature(token, url, form, vector["expected_signature"])

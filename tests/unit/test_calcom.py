@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,17 +11,13 @@ import pytest
 from lily_adapters.calcom import SIGNATURE_HEADER, parse_booking_webhook, sign, verify_signature
 from lily_core.domain.booking_events import BookingTrigger, calendar_event_id
 from lily_core.errors import InvalidInput
+from tests.fixtures import webhook_samples
 
-SAMPLES_FILE = Path("/work/shared/contracts/webhook_samples.json")
-SAMPLES: dict[str, Any] = (
-    json.loads(SAMPLES_FILE.read_text())["calcom"] if SAMPLES_FILE.exists() else {}
-)
+SAMPLES: dict[str, Any] = webhook_samples()["calcom"]
 SECRET = "cal_webhook_secret_test"
 
 
 def sample(trigger: str) -> tuple[bytes, str]:
-    if trigger not in SAMPLES:
-        pytest.skip(f"{SAMPLES_FILE} has no Cal.com {trigger} sample")
     entry = SAMPLES[trigger]
     return entry["raw_body"].encode(), entry["headers"][SIGNATURE_HEADER]
 

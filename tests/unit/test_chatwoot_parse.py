@@ -17,7 +17,7 @@ from lily_adapters.chatwoot import (
 from lily_core.domain.chatwoot_events import ChatwootAttachment
 from lily_core.errors import InvalidInput
 
-# The signed Chatwoot sample of ../shared/contracts/webhook_samples.json (chatwoot /
+# The signed Chatwoot sample of tests/fixtures/webhook_samples.json (chatwoot /
 # message_created), copied verbatim so the tests run on any checkout.
 SAMPLE_SECRET = "chatwoot_webhook_secret_test"
 SAMPLE_TIMESTAMP = "1795046400"
