@@ -5,15 +5,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import sqlalchemy as sa
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from loguru import logger
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lily_adapters.container import Container
-from lily_http.routes import calcom, chatwoot, twilio, uploads
+from lily_http.routes import calcom, chatwoot, ops, twilio, uploads
 
 REQUESTS = Counter("lily_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -57,38 +56,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(calcom.router)
     app.include_router(chatwoot.router)
     app.include_router(uploads.router)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["ops"])
-    def readyz() -> JSONResponse:
-        """The database answers (and the queue, once it is configured)."""
-        checks: dict[str, str] = {}
-        try:
-            with container.engine().connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            logger.warning(f"readyz: database not reachable: {type(exc).__name__}")
-            checks["database"] = "unreachable"
-        try:
-            container.queue().stats()
-            checks["queue"] = "ok"
-        except Exception as exc:
-            logger.warning(f"readyz: queue not reachable: {type(exc).__name__}")
-            checks["queue"] = "unreachable"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
-
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    app.include_router(ops.router)
 
     return app
 
