@@ -65,8 +65,8 @@ class TwilioMediaFetcher(MediaFetcher):
                 finally:
                     response.close()
         except httpx.TransportError as exc:
-            raise TransientDeliveryError(f"fetching {url}: {type(exc).__name__}") from exc
-        raise PermanentDeliveryError(f"{url}: more than {_MAX_REDIRECTS} redirects")
+            raise TransientDeliveryError(f"fetching {_shown(url)}: {type(exc).__name__}") from exc
+        raise PermanentDeliveryError(f"{_shown(url)}: more than {_MAX_REDIRECTS} redirects")
 
     def close(self) -> None:
         self._http.close()
@@ -77,18 +77,26 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+def _shown(url: str) -> str:
+    """`url` for an error message (which ends up in logs and the dead-letter list) without
+    its query: a redirect's pre-signed CDN URL carries its signature there."""
+    return urlsplit(url)._replace(query="", fragment="").geturl()
+
+
 def _raise_for_status(response: httpx.Response, url: str) -> None:
     status = response.status_code
     if status < 300:
         return
-    message = f"fetching {url}: HTTP {status}"
+    message = f"fetching {_shown(url)}: HTTP {status}"
     if status == 429 or status >= 500:
         raise TransientDeliveryError(message, code=str(status))
     raise PermanentDeliveryError(message, code=str(status))
 
 
 def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
-    too_big = PermanentDeliveryError(f"{url} is larger than {max_bytes} bytes", code="too_large")
+    too_big = PermanentDeliveryError(
+        f"{_shown(url)} is larger than {max_bytes} bytes", code="too_large"
+    )
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise too_big
