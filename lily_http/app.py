@@ -1,21 +1,28 @@
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from loguru import logger
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lily_adapters.container import Container
+from lily_http.docs import add_docs
 from lily_http.routes import calcom, chatwoot, ops, twilio, uploads
 
 REQUESTS = Counter("lily_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["method", "route"])
+# A client's X-Request-ID is kept when it looks like one; anything else (long, spaces,
+# control characters) would go into every log line of the request, so a new id replaces it.
+_REQUEST_ID = re.compile(r"[\w.:=-]{1,64}", re.ASCII)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -26,39 +33,100 @@ def create_app(container: Container) -> FastAPI:
         yield
         container.shutdown_resources()
 
-    app = FastAPI(title="Lily", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Lily", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.container = container
-
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = rid
-        started = time.perf_counter()
-        with logger.contextualize(request_id=rid):
-            response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        response.headers["X-Request-ID"] = rid
-        return response
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": {"code": _code(exc.status_code), "message": str(exc.detail)}},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+    app.middleware("http")(_edges)
+    app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(Exception)(_internal_error)
 
     app.include_router(twilio.router)
     app.include_router(calcom.router)
     app.include_router(chatwoot.router)
     app.include_router(uploads.router)
     app.include_router(ops.router)
+    add_docs(app)
 
     return app
+
+
+async def _edges(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Every request: its request id (`X-Request-ID` when given and sane) in every log line
+    it causes and on the response; one access log line; the Prometheus metrics. An exception
+    that escapes the app becomes the JSON 500 here, so that it is counted and logged like any
+    other response (and not a second time by the server). The duration runs until the
+    response starts (a streamed body may take longer)."""
+    given = request.headers.get("x-request-id", "")
+    rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    request.state.request_id = rid
+    scope = dict(request.scope)  # as it came in: routing rewrites root_path for mounts
+    started = time.perf_counter()
+    with logger.contextualize(request_id=rid):
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            response = await _internal_error(request, exc)
+        elapsed = time.perf_counter() - started
+        route = route_template(request, scope)
+        status = response.status_code
+        LATENCY.labels(request.method, route).observe(elapsed)
+        REQUESTS.labels(request.method, route, str(status)).inc()
+        logger.info(
+            "{method} {path} {status} {duration_ms} ms",
+            method=request.method,
+            route=route,
+            path=request.url.path,
+            status=status,
+            duration_ms=round(elapsed * 1000, 1),
+        )
+    response.headers["X-Request-ID"] = rid
+    return response
+
+
+def route_template(request: Request, scope: dict[str, Any]) -> str:
+    """The template of the route that served the request (`/webhooks/calcom/{tenant_slug}`,
+    `/docs/static/{path}`), or `unmatched`: a label whose values are bounded.
+
+    FastAPI's router records its APIRoutes in `scope["route"]`, but not the plain Starlette
+    routes and mounts on the app (`/openapi.json`, static files): for those the app's own
+    routes are matched against the request's original `scope`."""
+    route = request.scope.get("route")
+    if route is None:
+        for candidate in request.app.router.routes:
+            if getattr(candidate, "path_format", None) is None:
+                continue  # included routers: their APIRoutes set scope["route"] themselves
+            match, _ = candidate.matches(scope)
+            if match is not Match.NONE:
+                route = candidate
+                break
+    return getattr(route, "path_format", None) or "unmatched"
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": _code(exc.status_code), "message": str(exc.detail)}},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Anything else: logged once with its traceback, answered as a JSON 500 that tells
+    nothing of the failure but the request id to look it up by."""
+    rid = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    logger.opt(exception=exc).bind(request_id=rid).error(
+        "unhandled {}: {} {}", type(exc).__name__, request.method, request.url.path
+    )
+    return JSONResponse(
+        {
+            "error": {
+                "code": "internal",
+                "message": "internal server error; quote the request id to report it",
+                "request_id": rid,
+            }
+        },
+        status_code=500,
+        headers={"X-Request-ID": rid},
+    )
 
 
 def _code(status: int) -> str:
