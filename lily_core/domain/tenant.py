@@ -14,6 +14,8 @@ DEFAULT_MISSED_CALL_TEMPLATE = (
     "Hi, this is {business}. Sorry we missed your call! Text us a few photos of the area "
     "you'd like cleaned and your ZIP code, and we'll send you a ballpark quote right away."
 )
+BUSINESS_PLACEHOLDER = "{business}"
+_PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}")
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -32,6 +34,22 @@ def require_slug(slug: str) -> str:
     if not _SLUG_RE.match(slug) or len(slug) > 63:
         raise InvalidInput(f"{slug!r} must be lower-case letters, digits and hyphens", field="slug")
     return slug
+
+
+def check_missed_call_template(text: str, *, field: str = "missed_call_template") -> str:
+    """Return `text` if its only placeholder is {business} (all that
+    `Tenant.render_missed_call_text` fills in); raise InvalidInput naming any other
+    placeholder or stray brace, which would otherwise reach the customer as typed."""
+    for placeholder in _PLACEHOLDER_RE.findall(text):
+        if placeholder != BUSINESS_PLACEHOLDER:
+            raise InvalidInput(
+                f"unknown placeholder {placeholder}: only {BUSINESS_PLACEHOLDER} is filled in",
+                field=field,
+            )
+    rest = text.replace(BUSINESS_PLACEHOLDER, "")
+    if "{" in rest or "}" in rest:
+        raise InvalidInput(f"has a brace that is not part of {BUSINESS_PLACEHOLDER}", field=field)
+    return text
 
 
 def new_secret() -> str:
@@ -118,4 +136,5 @@ class Tenant:
         return self.chatwoot_account_id is not None and self.chatwoot_inbox_id is not None
 
     def render_missed_call_text(self) -> str:
-        return self.missed_call_template.replace("{business}", self.name)
+        """The missed-call text, with {business} replaced by the business's name."""
+        return self.missed_call_template.replace(BUSINESS_PLACEHOLDER, self.name)

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from lily_core.domain.geo import require_zip
 from lily_core.domain.pricebook import PriceBook, PriceBookVersion
 from lily_core.domain.quoting import QuoteResult, QuotingService
 from lily_core.errors import InvalidInput, NotFound
@@ -112,13 +113,16 @@ def starter_document(base_zip: str) -> dict[str, Any]:
 
 
 class PreviewQuote:
-    """What a lead in `zip_code` writing `text` would be quoted, without storing anything."""
+    """What a lead in `zip_code` writing `text` would be quoted, without storing anything.
+    A ZIP that is not a known US ZIP is InvalidInput (field `zip`); a known one outside the
+    service area is an answer (`in_service_area` False)."""
 
     def __init__(self, uow: UnitOfWork, quoting: QuotingService | None = None) -> None:
         self.uow, self.quoting = uow, quoting or QuotingService()
 
     def __call__(self, slug: str, zip_code: str, text: str = "") -> tuple[QuoteResult, int]:
+        zip_code = require_zip(zip_code)
         with self.uow:
             tenant = find_tenant(self.uow, slug)
             version = current_pricebook(self.uow, tenant.id)
-        return self.quoting.quote(version.pricebook, zip_code.strip(), text), version.version
+        return self.quoting.quote(version.pricebook, zip_code, text), version.version

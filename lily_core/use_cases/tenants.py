@@ -9,8 +9,15 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from lily_core.domain.geo import lookup_zip, require_timezone, require_zip
-from lily_core.domain.phone import normalize_phone
-from lily_core.domain.tenant import QuietHours, Tenant, new_secret, require_slug, slugify
+from lily_core.domain.phone import normalize_business_phone
+from lily_core.domain.tenant import (
+    QuietHours,
+    Tenant,
+    check_missed_call_template,
+    new_secret,
+    require_slug,
+    slugify,
+)
 from lily_core.errors import Conflict, InvalidInput, NotFound
 from lily_core.ports.clock import Clock
 from lily_core.ports.repositories import UnitOfWork
@@ -57,13 +64,13 @@ class OnboardTenant:
         name = name.strip()
         if not name:
             raise InvalidInput("must not be empty", field="name")
-        business_phone = normalize_phone(phone, field="phone")
+        business_phone = normalize_business_phone(phone, field="phone")
         zip_code = require_zip(zip_code) if zip_code else None
         tenant = Tenant(
             name=name,
             slug=require_slug(slug) if slug else slugify(name),
             phone=business_phone,
-            forward_to=normalize_phone(forward_to, field="forward_to") if forward_to else None,
+            forward_to=_forward_to(forward_to, business_phone) if forward_to else None,
             zip=zip_code,
             booking_url=_url(booking_url, "booking_url") if booking_url else None,
             calcom_secret=calcom_secret or new_secret(),
@@ -80,6 +87,20 @@ class OnboardTenant:
             self.uow.tenants.add(tenant)
             self.uow.commit()
         return tenant
+
+
+def _forward_to(raw: str, business_phone: str) -> str:
+    number = normalize_business_phone(raw, field="forward_to")
+    _check_no_call_loop(number, business_phone)
+    return number
+
+
+def _check_no_call_loop(forward_to: str | None, business_phone: str) -> None:
+    if forward_to == business_phone:
+        raise InvalidInput(
+            "must differ from the business number (calls would ring back to Lily)",
+            field="forward_to",
+        )
 
 
 def _url(value: str, field: str) -> str:
@@ -126,13 +147,13 @@ def _template(raw: str, field: str) -> str:
     text = _text(raw, field)
     if len(text) > 640:
         raise InvalidInput("is longer than 640 characters (4 SMS segments)", field=field)
-    return text
+    return check_missed_call_template(text, field=field)
 
 
 # setting name -> how a raw string becomes its value (raising InvalidInput naming the field)
 _SETTINGS: dict[str, Callable[[str, str], Any]] = {
     "name": _text,
-    "forward_to": _optional(lambda raw, field: normalize_phone(raw, field=field)),
+    "forward_to": _optional(lambda raw, field: normalize_business_phone(raw, field=field)),
     "booking_url": _optional(_url),
     "review_url": _optional(_url),
     "timezone": lambda raw, field: require_timezone(raw.strip(), field=field),
@@ -175,6 +196,8 @@ class UpdateTenant:
             )
         with self.uow:
             tenant = find_tenant(self.uow, slug)
+            if "forward_to" in values:
+                _check_no_call_loop(values["forward_to"], tenant.phone)
             for name, value in values.items():
                 setattr(tenant, name, value)
             self.uow.commit()

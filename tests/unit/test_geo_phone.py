@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import time
+from datetime import UTC, datetime, time
 
 import pytest
 from hypothesis import given, settings
@@ -17,8 +17,14 @@ from lily_core.domain.geo import (
     require_timezone,
     require_zip,
 )
-from lily_core.domain.phone import normalize_phone, try_normalize_phone
-from lily_core.domain.tenant import QuietHours, require_slug, slugify
+from lily_core.domain.phone import normalize_business_phone, normalize_phone, try_normalize_phone
+from lily_core.domain.tenant import (
+    QuietHours,
+    Tenant,
+    check_missed_call_template,
+    require_slug,
+    slugify,
+)
 from lily_core.errors import InvalidInput
 
 # --- ZIPs and distances ----------------------------------------------------------------------
@@ -176,6 +182,74 @@ def test_try_normalize_phone_is_none_instead_of_an_error(
     raw: str | None, expected: str | None
 ) -> None:
     assert try_normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("(214) 555-0100", "+12145550100"),  # US
+        ("+1 416 555 0123", "+14165550123"),  # Canada
+        ("+1 787 555 0123", "+17875550123"),  # Puerto Rico: NANP too
+    ],
+)
+def test_business_numbers_are_north_american(raw: str, e164: str) -> None:
+    assert normalize_business_phone(raw) == e164
+
+
+@pytest.mark.parametrize("raw", ["+442071838750", "+33 1 42 68 53 00", "+52 55 5555 5555"])
+def test_business_numbers_outside_plus_1_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput, match=r"must be a US or Canadian \(\+1\) number") as caught:
+        normalize_business_phone(raw, field="forward_to")
+    assert caught.value.field == "forward_to"
+    assert normalize_phone(raw).startswith("+")  # a customer may still call from one
+
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+# --- the missed-call template ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["Hi, {business} here.", "{business}{business}", "No placeholder at all", ""]
+)
+def test_a_template_may_use_business(text: str) -> None:
+    assert check_missed_call_template(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Hi {nope}", "unknown placeholder {nope}"),
+        ("Hi {Business}", "unknown placeholder {Business}"),
+        ("Hi { business }", "unknown placeholder { business }"),
+        ("Hi {business!r}", "unknown placeholder {business!r}"),
+        ("Hi {}", "unknown placeholder {}"),
+        ("Hi {business", "brace"),
+        ("Hi business}", "brace"),
+        ("Hi {{business}}", "brace"),
+        ("Hi {{", "brace"),
+    ],
+)
+def test_a_template_with_another_placeholder_or_a_stray_brace_is_refused(
+    text: str, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message) as caught:
+        check_missed_call_template(text, field="template")
+    assert caught.value.field == "template"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab {}business"), max_size=30))
+def test_an_accepted_template_renders_without_braces(text: str) -> None:
+    try:
+        check_missed_call_template(text)
+    except InvalidInput:
+        return
+    tenant = Tenant(
+        name="Acme", slug="acme", phone="+12145550100", missed_call_template=text, created_at=NOW
+    )
+    rendered = tenant.render_missed_call_text()
+    assert "{" not in rendered and "}" not in rendered
 
 
 # --- slugs -----------------------------------------------------------------------------------

@@ -111,6 +111,59 @@ def test_update_validates_all_before_writing_anything(db, clock) -> None:
     assert cleared.forward_to is None
 
 
+def test_calls_cannot_forward_to_the_business_number(db, clock) -> None:
+    with pytest.raises(InvalidInput, match="must differ") as err:
+        onboard(db, clock, forward_to="214-555-0100")  # the same number, written otherwise
+    assert err.value.field == "forward_to"
+    onboard(db, clock)
+    with pytest.raises(InvalidInput, match="must differ") as err:
+        UpdateTenant(InMemoryUnitOfWork(db))(
+            "acme-wash-co", {"forward_to": "+12145550100", "review_url": "https://g.page/a"}
+        )
+    assert err.value.field == "forward_to"
+    with InMemoryUnitOfWork(db) as uow:
+        tenant = uow.tenants.get_by_slug("acme-wash-co")
+        assert (tenant.forward_to, tenant.review_url) == (None, None)  # nothing written
+
+
+def test_business_numbers_must_be_north_american(db, clock) -> None:
+    for field, kwargs in [
+        ("phone", {"phone": "+442071838750"}),
+        ("forward_to", {"forward_to": "+442071838751"}),
+    ]:
+        with pytest.raises(InvalidInput, match=r"US or Canadian \(\+1\)") as err:
+            onboard(db, clock, **kwargs)
+        assert err.value.field == field
+    canadian = onboard(db, clock, name="Maple Wash", phone="+14165550123")
+    assert canadian.phone == "+14165550123"
+    with pytest.raises(InvalidInput) as err:
+        UpdateTenant(InMemoryUnitOfWork(db))("maple-wash", {"forward_to": "+442071838751"})
+    assert err.value.field == "forward_to"
+
+
+def test_the_missed_call_template_may_only_use_business(db, clock) -> None:
+    onboard(db, clock)
+    update = UpdateTenant(InMemoryUnitOfWork(db))
+    for template in ("Hi {nope}", "Hi {business", "Hi {{business}}"):
+        with pytest.raises(InvalidInput) as err:
+            update("acme-wash-co", {"missed_call_template": template})
+        assert err.value.field == "missed_call_template"
+    tenant = update("acme-wash-co", {"missed_call_template": "Hi from {business}!"})
+    assert tenant.render_missed_call_text() == "Hi from Acme Wash Co!"
+
+
+def test_preview_refuses_a_zip_that_is_not_a_us_zip(db, clock) -> None:
+    onboard(db, clock)
+    ImportPriceBook(InMemoryUnitOfWork(db), clock)("acme-wash-co", EXAMPLE)
+    preview = PreviewQuote(InMemoryUnitOfWork(db))
+    for raw in ("SW1A1AA", "7520", "00000", ""):
+        with pytest.raises(InvalidInput) as err:
+            preview("acme-wash-co", raw)
+        assert err.value.field == "zip"
+    far, _ = preview("acme-wash-co", " 10001 ")  # a real ZIP, far away: an answer, not an error
+    assert far.in_service_area is False
+
+
 def test_pricebook_versions_and_preview(db, clock) -> None:
     onboard(db, clock)
     first = ImportPriceBook(InMemoryUnitOfWork(db), clock)("acme-wash-co", EXAMPLE)
