@@ -1,16 +1,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+import pydantic_settings
+import sqlalchemy as sa
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "LILY_"
+LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
 
 
 class Settings(BaseSettings):
     """Lily's configuration, from `LILY_*` environment variables and `.env` (DESIGN §4.1).
-    Read once, in the composition root."""
+    Read once, in the composition root, with `load_settings()`."""
 
-    model_config = SettingsConfigDict(env_prefix="LILY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./lily.db"
     redis_url: str | None = None
@@ -34,9 +41,25 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./lily-data")
     chatwoot_url: str | None = None
     chatwoot_api_token: SecretStr | None = None
-    log_format: str = Field("json", pattern="^(json|pretty)$")
-    log_level: str = "INFO"
+    log_format: Literal["json", "pretty"] = "json"
+    log_level: LogLevel = "INFO"
     secret_key: SecretStr | None = None  # signs local upload URLs; generated into data_dir if unset
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlalchemy_url(cls, value: str) -> str:
+        try:
+            sa.make_url(value)
+        except sa.exc.ArgumentError:
+            raise ValueError(
+                "must be a SQLAlchemy URL such as postgresql+psycopg://user:pass@host/db"
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -52,3 +75,29 @@ class Settings(BaseSettings):
     @property
     def platform_twilio_token(self) -> str | None:
         return self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else None
+
+
+class InvalidSettings(Exception):
+    """The environment (or `.env`) holds a setting Lily cannot use. The message is one line
+    naming each variable at fault: `LILY_LOG_FORMAT: must be 'json' or 'pretty'`."""
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment and `.env`; InvalidSettings if any is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings("; ".join(map(_describe, exc.errors()))) from None
+    except pydantic_settings.SettingsError as exc:  # a value that is not even parseable
+        raise InvalidSettings(str(exc)) from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error as `LILY_<FIELD>: must be ...` (values are not echoed: some are
+    secrets)."""
+    variable = f"{ENV_PREFIX}{error['loc'][0]}".upper() if error["loc"] else None
+    if error["type"] == "value_error":  # our validators: their own message, as written
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+    else:
+        message = error["msg"].replace("Input should be", "must be", 1)
+    return f"{variable}: {message}" if variable else message
