@@ -5,6 +5,7 @@ checkout (`lily db upgrade` calls `upgrade`)."""
 from __future__ import annotations
 
 import io
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,7 +17,26 @@ from alembic.script import ScriptDirectory
 import migrations
 from lily_adapters.sql.uow import create_engine_for
 
-__all__ = ["alembic_config", "current", "downgrade", "head", "revision", "upgrade"]
+__all__ = [
+    "NotMigrated",
+    "alembic_config",
+    "current",
+    "downgrade",
+    "head",
+    "is_at_head",
+    "revision",
+    "upgrade",
+]
+
+VERSION_TABLE = "alembic_version"
+
+
+class NotMigrated(Exception):
+    """The database at `url` is not at the schema this version of Lily needs."""
+
+    def __init__(self, url: str) -> None:
+        where = sa.make_url(url).render_as_string(hide_password=True)
+        super().__init__(f"the database at {where} is not migrated: run 'lily db upgrade'")
 
 
 def script_location() -> str:
@@ -59,6 +79,33 @@ def current(url: str) -> str | None:
 def head() -> str | None:
     """The latest revision shipped with this version of Lily."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@cache
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def is_at_head(bind: sa.Engine | str) -> bool:
+    """True if the database (an Engine, or a URL) is at this Lily's head revision; False if
+    it was never migrated or is at another revision. Cheap enough for a readiness probe:
+    one query on alembic_version (a second, only when that fails, to tell a missing table
+    from a broken database, whose errors propagate)."""
+    engine = create_engine_for(bind) if isinstance(bind, str) else bind
+    try:
+        with engine.connect() as conn:
+            try:
+                query = sa.text(f"SELECT version_num FROM {VERSION_TABLE}")
+                revisions = set(conn.execute(query).scalars())
+            except (sa.exc.ProgrammingError, sa.exc.OperationalError):
+                conn.rollback()
+                if sa.inspect(conn).has_table(VERSION_TABLE):
+                    raise
+                return False
+    finally:
+        if isinstance(bind, str):
+            engine.dispose()
+    return revisions == _heads()
 
 
 def revision(url: str, message: str, *, autogenerate: bool = True) -> None:
