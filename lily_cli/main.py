@@ -1,22 +1,61 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from importlib import metadata
 from typing import Annotated
 
 import click
 import typer
 from loguru import logger
 
-from lily_cli.common import container, new_app, print_json
+from lily_adapters.settings import InvalidSettings, load_settings
+from lily_adapters.sql import migrate
+from lily_cli.common import (
+    JsonFlag,
+    SlugArgument,
+    TenantOption,
+    container,
+    new_app,
+    print_json,
+    show_help_when_bare,
+)
 from lily_cli.pricebooks import pricebook_app
 from lily_cli.serve import serve
 from lily_cli.simulate import simulate_app
 from lily_cli.tenants import tenant_app
 from lily_cli.worker import queue_app, worker
 from lily_core.domain.quoting import QuoteResult
-from lily_core.errors import LilyError
+from lily_core.errors import InvalidInput, LilyError
+
+# Typer 0.29 vendors click: its errors (usage errors and the like) derive from
+# typer.TyperException, no longer from click.ClickException as with earlier Typer. Both
+# have exit_code, format_message() and, for usage errors, ctx.
+CLICK_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
+ABORTS = (click.exceptions.Abort, typer.Abort)
 
 app = new_app("Lily: missed-call text-back, photo quotes and bookings for exterior cleaners.")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"lily {metadata.version('lily')}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def lily(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    show_help_when_bare(ctx)
+
+
 app.command("serve")(serve)
 app.command("worker")(worker)
 app.add_typer(queue_app, name="queue")
@@ -34,20 +73,26 @@ app.add_typer(apikey_app, name="apikey")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""
-    from lily_adapters.settings import Settings
-    from lily_adapters.sql import migrate
-
-    url = Settings().database_url
+    url = load_settings().database_url
     migrate.upgrade(url)
     typer.echo(f"database at revision {migrate.current(url)}")
 
 
 @user_app.command("add")
 def user_add(
-    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
-    email: Annotated[str, typer.Option()],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    role: Annotated[str, typer.Option(help="owner or operator")] = "owner",
+    tenant: TenantOption,
+    email: Annotated[str, typer.Option(metavar="EMAIL", help="Their sign-in email.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            metavar="PASSWORD",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Asked for when not given.",
+        ),
+    ],
+    role: Annotated[str, typer.Option(metavar="ROLE", help="owner or operator.")] = "owner",
 ) -> None:
     """Add a dashboard user to a tenant."""
     user = container().add_user()(tenant, email, password, role)
@@ -56,9 +101,9 @@ def user_add(
 
 @apikey_app.command("create")
 def apikey_create(
-    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
-    name: Annotated[str, typer.Option()] = "default",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    tenant: TenantOption,
+    name: Annotated[str, typer.Option(metavar="NAME", help="What the key is for.")] = "default",
+    as_json: JsonFlag = False,
 ) -> None:
     """Make an API key for the dashboard API; it is shown once."""
     key, token = container().create_api_key()(tenant, name)
@@ -89,11 +134,15 @@ def _quote_json(result: QuoteResult, version: int) -> dict[str, object]:
 
 @app.command("quote")
 def quote(
-    slug: str,
-    zip_code: Annotated[str, typer.Option("--zip", help="The customer's ZIP code.")],
-    text: Annotated[str, typer.Option(help="What the customer wrote.")] = "",
-    photos: Annotated[int, typer.Option(help="Photos sent (a preview quotes regardless).")] = 1,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    slug: SlugArgument,
+    zip_code: Annotated[
+        str, typer.Option("--zip", metavar="ZIP", help="The customer's 5-digit ZIP code.")
+    ],
+    text: Annotated[str, typer.Option(metavar="TEXT", help="What the customer wrote.")] = "",
+    photos: Annotated[
+        int, typer.Option(metavar="N", help="Photos sent (a preview quotes regardless).")
+    ] = 1,
+    as_json: JsonFlag = False,
 ) -> None:
     """Preview the quote a lead would get; stores nothing."""
     result, version = container().preview_quote()(slug, zip_code, text)
@@ -105,24 +154,53 @@ def quote(
     typer.echo(result.explanation)
 
 
-def main() -> None:
-    """The `lily` command: one clear line on stderr and a non-zero exit for any error."""
+def run(args: Sequence[str] | None = None) -> int:
+    """Run `lily` with `args` (default: the command line) and return its exit status: 0,
+    1 for an error, 2 for a usage error. Every error is one line on stderr, never a
+    traceback."""
+    args = list(sys.argv[1:] if args is None else args)
     logger.remove()
     logger.add(sys.stderr, level="WARNING", format="{message}")
     try:
-        code = app(standalone_mode=False)  # typer.Exit(n) comes back as n here
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except LilyError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except Exception as exc:  # the last line of defence: never a traceback
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        typer.echo(f"error: {type(exc).__name__}: {message}", err=True)
-        sys.exit(1)
+        code = app(args, prog_name="lily", standalone_mode=False)  # typer.Exit(n) returns n
+    except CLICK_ERRORS as exc:
+        return _fail(_usage_message(exc), exc.exit_code)
+    except ABORTS:
+        return _fail("aborted", 1)
+    except InvalidInput as exc:
+        where = _option_for(exc.field, args) if exc.field else None
+        return _fail(f"{where}: {exc.reason}" if where else str(exc), 1)
+    except (LilyError, InvalidSettings, migrate.NotMigrated) as exc:
+        return _fail(str(exc), 1)
+    except Exception as exc:  # the last line of defence
+        first_line = next(iter(str(exc).splitlines()), "")
+        return _fail(f"{type(exc).__name__}: {first_line}", 1)
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """The `lily` command."""
+    sys.exit(run())
+
+
+def _fail(message: str, code: int) -> int:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    return code
+
+
+def _usage_message(exc: click.ClickException) -> str:
+    """Click's (or Typer's copy of click's) message, with the command's usage when it is a
+    usage error."""
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    return f"{message.rstrip('.')}. {ctx.get_usage()} (try '{ctx.command_path} --help')"
+
+
+def _option_for(field: str, args: Sequence[str]) -> str:
+    """The option the user typed for a field (`forward_to` -> `--forward-to`), else the
+    field's name."""
+    option = "--" + field.replace("_", "-")
+    typed = any(arg == option or arg.startswith(option + "=") for arg in args)
+    return option if typed else field

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from lily_cli.common import container, new_app, print_json
+from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
 from lily_core.domain.money import format_range
 from lily_core.domain.pricebook import PriceBook
 from lily_core.errors import InvalidInput
@@ -45,7 +45,7 @@ def _current(slug: str) -> tuple[int, dict[str, Any]]:
 
 
 @pricebook_app.command("show")
-def show(slug: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(slug: SlugArgument, as_json: JsonFlag = False) -> None:
     """Summarize the current price book."""
     version, doc = _current(slug)
     if as_json:
@@ -71,8 +71,8 @@ def show(slug: str, as_json: Annotated[bool, typer.Option("--json")] = False) ->
 
 @pricebook_app.command("export")
 def export(
-    slug: str,
-    fmt: Annotated[str, typer.Option("--format", help="yaml or json")] = "yaml",
+    slug: SlugArgument,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="yaml or json.")] = "yaml",
 ) -> None:
     """Print the current price book as YAML (or JSON), ready to edit and import."""
     _, doc = _current(slug)
@@ -85,7 +85,10 @@ def export(
 
 
 @pricebook_app.command("import")
-def import_(slug: str, file: Path) -> None:
+def import_(
+    slug: SlugArgument,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A price book, YAML or JSON.")],
+) -> None:
     """Replace the price book with FILE (YAML or JSON), as a new version."""
     version = container().import_pricebook()(slug, load_document(file))
     typer.echo(f"{slug}: price book version {version.version}")
@@ -93,14 +96,15 @@ def import_(slug: str, file: Path) -> None:
 
 @pricebook_app.command("set-service")
 def set_service(
-    slug: str,
-    key: str,
-    low: Annotated[float, typer.Option(help="Low end, whole currency units.")],
-    high: Annotated[float, typer.Option(help="High end, whole currency units.")],
+    slug: SlugArgument,
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The service's key, e.g. roof.")],
+    low: Annotated[float, typer.Option(metavar="AMOUNT", help="Low end, whole currency units.")],
+    high: Annotated[float, typer.Option(metavar="AMOUNT", help="High end, whole currency units.")],
     keywords: Annotated[
-        list[str] | None, typer.Option("--keywords", help="Repeat or comma-separate.")
+        list[str] | None,
+        typer.Option("--keywords", metavar="WORDS", help="Repeat or comma-separate."),
     ] = None,
-    name: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="Display name.")] = None,
 ) -> None:
     """Add or change one service, as a new version."""
     words = [w.strip() for k in keywords for w in k.split(",") if w.strip()] if keywords else None

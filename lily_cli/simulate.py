@@ -15,7 +15,7 @@ import httpx
 import typer
 from twilio.request_validator import RequestValidator
 
-from lily_cli.common import container, new_app
+from lily_cli.common import TenantOption, container, new_app
 from lily_core.domain.phone import normalize_phone
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput, LilyError
@@ -30,11 +30,16 @@ SAMPLE_PHOTO = "https://demo.twilio.com/owl.png"
 DIAL_STATUSES = ("no-answer", "busy", "failed", "canceled", "completed")
 TIMEOUT_SECONDS = 15.0
 
-TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant slug.")]
-FromOption = Annotated[str, typer.Option("--from", help="The caller's number (E.164).")]
+FromOption = Annotated[
+    str, typer.Option("--from", metavar="E164", help="The customer's number (E.164).")
+]
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help="Base URL of the running server (default: LILY_PUBLIC_URL)."),
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Base URL of the running server (default: LILY_PUBLIC_URL).",
+    ),
 ]
 
 
@@ -128,7 +133,10 @@ def call(
     tenant: TenantOption,
     from_: FromOption,
     status: Annotated[
-        str, typer.Option(help="How the forwarded leg ends: " + ", ".join(DIAL_STATUSES) + ".")
+        str,
+        typer.Option(
+            metavar="STATUS", help="How the forwarded leg ends: " + ", ".join(DIAL_STATUSES) + "."
+        ),
     ] = "no-answer",
     url: UrlOption = None,
 ) -> None:
@@ -165,8 +173,10 @@ def call(
 def sms(
     tenant: TenantOption,
     from_: FromOption,
-    text: Annotated[str, typer.Option("--text", help="The message body.")] = "",
-    photos: Annotated[int, typer.Option(help="Sample photos to attach (MMS), 0-10.")] = 0,
+    text: Annotated[str, typer.Option("--text", metavar="TEXT", help="The message body.")] = "",
+    photos: Annotated[
+        int, typer.Option(metavar="N", help="Sample photos to attach (MMS), 0-10.")
+    ] = 0,
     url: UrlOption = None,
 ) -> None:
     """An SMS (or MMS with --photos) from a customer to the business number."""

@@ -4,12 +4,11 @@ from typing import Annotated, Any
 
 import typer
 
-from lily_cli.common import container, new_app, print_json
+from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
 from lily_core.domain.tenant import Tenant
 from lily_core.use_cases.tenants import find_tenant
 
 tenant_app = new_app("Create, list, show and change tenants (businesses).")
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def tenant_view(tenant: Tenant) -> dict[str, Any]:
@@ -56,17 +55,30 @@ def _print_tenant(tenant: Tenant, as_json: bool) -> None:
 
 @tenant_app.command("create")
 def create(
-    name: Annotated[str, typer.Option(help="Business name; the slug is derived from it.")],
-    phone: Annotated[str, typer.Option(help="Business number (E.164) that customers call.")],
-    forward_to: Annotated[str | None, typer.Option(help="Number calls ring first.")] = None,
-    timezone: Annotated[
-        str | None, typer.Option(help="IANA timezone (default: from ZIP/phone).")
+    name: Annotated[
+        str, typer.Option(metavar="NAME", help="Business name; the slug is derived from it.")
+    ],
+    phone: Annotated[
+        str, typer.Option(metavar="E164", help="Business number (+1, E.164) that customers call.")
+    ],
+    forward_to: Annotated[
+        str | None, typer.Option(metavar="E164", help="Number calls ring first.")
     ] = None,
-    zip_code: Annotated[str | None, typer.Option("--zip", help="Base ZIP code.")] = None,
-    booking_url: Annotated[str | None, typer.Option(help="Cal.com booking page URL.")] = None,
-    slug: Annotated[str | None, typer.Option(help="Slug (default: derived from the name).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(metavar="TZ", help="IANA timezone (default: from ZIP/phone).")
+    ] = None,
+    zip_code: Annotated[
+        str | None, typer.Option("--zip", metavar="ZIP", help="Base ZIP code.")
+    ] = None,
+    booking_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="Cal.com booking page URL.")
+    ] = None,
+    slug: Annotated[
+        str | None, typer.Option(metavar="SLUG", help="Slug (default: derived from the name).")
+    ] = None,
     calcom_secret: Annotated[
-        str | None, typer.Option(help="Cal.com webhook secret (default: generated).")
+        str | None,
+        typer.Option(metavar="SECRET", help="Cal.com webhook secret (default: generated)."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -100,7 +112,7 @@ def list_(as_json: JsonFlag = False) -> None:
 
 
 @tenant_app.command("show")
-def show(slug: str, as_json: JsonFlag = False) -> None:
+def show(slug: SlugArgument, as_json: JsonFlag = False) -> None:
     """Show a tenant's settings, including its Cal.com secret and sandbox Twilio token."""
     uow = container().uow()
     with uow:
@@ -108,38 +120,58 @@ def show(slug: str, as_json: JsonFlag = False) -> None:
     _print_tenant(tenant, as_json)
 
 
-Opt = Annotated[str | None, typer.Option()]
-
-
 @tenant_app.command("update")
 def update(
-    slug: str,
-    name: Opt = None,
-    forward_to: Annotated[str | None, typer.Option(help="'' clears it.")] = None,
-    booking_url: Opt = None,
-    review_url: Opt = None,
-    timezone: Opt = None,
-    zip_code: Annotated[str | None, typer.Option("--zip")] = None,
-    calcom_secret: Opt = None,
-    google_calendar_id: Opt = None,
-    quiet_hours: Annotated[str | None, typer.Option(help="HH:MM-HH:MM, local time.")] = None,
+    slug: SlugArgument,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="Business name.")] = None,
+    forward_to: Annotated[
+        str | None, typer.Option(metavar="E164", help="Number calls ring first; '' clears it.")
+    ] = None,
+    booking_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="Cal.com booking page URL.")
+    ] = None,
+    review_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="Where review requests point.")
+    ] = None,
+    timezone: Annotated[str | None, typer.Option(metavar="TZ", help="IANA timezone.")] = None,
+    zip_code: Annotated[
+        str | None, typer.Option("--zip", metavar="ZIP", help="Base ZIP code.")
+    ] = None,
+    calcom_secret: Annotated[
+        str | None, typer.Option(metavar="SECRET", help="Cal.com webhook secret.")
+    ] = None,
+    google_calendar_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="Google Calendar to book into.")
+    ] = None,
+    quiet_hours: Annotated[
+        str | None, typer.Option(metavar="HH:MM-HH:MM", help="Local time without business texts.")
+    ] = None,
     strict_quiet_hours: Annotated[
         bool | None, typer.Option("--strict-quiet-hours/--no-strict-quiet-hours")
     ] = None,
     missed_call_template: Annotated[
-        str | None, typer.Option(help="{business} is replaced.")
+        str | None,
+        typer.Option(metavar="TEXT", help="The missed-call text; {business} is filled in."),
     ] = None,
-    missed_call_dedupe_minutes: Annotated[int | None, typer.Option()] = None,
-    conversational_window_minutes: Annotated[int | None, typer.Option()] = None,
-    review_delay_hours: Annotated[int | None, typer.Option()] = None,
-    review_cooldown_days: Annotated[int | None, typer.Option()] = None,
-    chatwoot_account_id: Opt = None,
-    chatwoot_inbox_id: Opt = None,
-    chatwoot_secret: Opt = None,
+    missed_call_dedupe_minutes: Annotated[int | None, typer.Option(metavar="MINUTES")] = None,
+    conversational_window_minutes: Annotated[int | None, typer.Option(metavar="MINUTES")] = None,
+    review_delay_hours: Annotated[int | None, typer.Option(metavar="HOURS")] = None,
+    review_cooldown_days: Annotated[int | None, typer.Option(metavar="DAYS")] = None,
+    chatwoot_account_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="Chatwoot account id.")
+    ] = None,
+    chatwoot_inbox_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="Chatwoot inbox id.")
+    ] = None,
+    chatwoot_secret: Annotated[
+        str | None, typer.Option(metavar="SECRET", help="Chatwoot webhook secret.")
+    ] = None,
     twilio_account_sid: Annotated[
-        str | None, typer.Option(help="The tenant's own subaccount.")
+        str | None, typer.Option(metavar="SID", help="The tenant's own Twilio subaccount.")
     ] = None,
-    twilio_auth_token: Opt = None,
+    twilio_auth_token: Annotated[
+        str | None, typer.Option(metavar="TOKEN", help="That subaccount's auth token.")
+    ] = None,
     paused: Annotated[
         bool | None, typer.Option("--pause/--resume", help="Hold automated messages.")
     ] = None,

@@ -7,7 +7,7 @@ import typer
 
 from lily_adapters.container import log_disabled_integrations
 from lily_adapters.logs import configure_logging
-from lily_cli.common import container, new_app, print_json
+from lily_cli.common import JsonFlag, container, new_app, print_json
 from lily_core.errors import NotFound
 from lily_worker.run import run_worker
 from lily_worker.wiring import build_worker
@@ -29,7 +29,7 @@ def worker(
 
 
 @queue_app.command("stats")
-def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def stats(as_json: JsonFlag = False) -> None:
     """Tasks scheduled, due, in flight and dead."""
     s = container().queue().stats()
     data = {"scheduled": s.scheduled, "due": s.due, "in_flight": s.in_flight, "dead": s.dead}
@@ -41,8 +41,8 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 @queue_app.command("dead")
 def dead(
-    limit: Annotated[int, typer.Option(help="How many to list.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option(metavar="N", help="How many to list.")] = 50,
+    as_json: JsonFlag = False,
 ) -> None:
     """Dead-lettered tasks, most recent first, with their last error."""
     tasks = container().queue().dead(limit)
@@ -69,7 +69,9 @@ def dead(
 
 @queue_app.command("retry")
 def retry(
-    task_id: Annotated[str | None, typer.Argument(help="A dead task's id.")] = None,
+    task_id: Annotated[
+        str | None, typer.Argument(metavar="TASK_ID", help="A dead task's id.")
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Retry every dead task.")] = False,
 ) -> None:
     """Make dead tasks due again, with fresh attempts."""

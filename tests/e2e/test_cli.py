@@ -3,47 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.cli_process import Lily, fails_cleanly, lily_runner
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pricebook.yaml"
 
 
 @pytest.fixture
-def lily(tmp_path: Path):
-    env = {
-        **os.environ,
-        "LILY_DATABASE_URL": f"sqlite:///{tmp_path / 'lily.db'}",
-        "LILY_DATA_DIR": str(tmp_path / "data"),
-    }
-    env.pop("LILY_REDIS_URL", None)
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-c", "from lily_cli.main import main; main()", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=60,
-        )
-        if ok:
-            assert done.returncode == 0, done.stderr
-        return done
-
-    return run
-
-
-def _fails_cleanly(done: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert needle in lines[0]
+def lily(tmp_path: Path) -> Lily:
+    return lily_runner(tmp_path)
 
 
 def test_tenant_create_prints_id_and_slug(lily) -> None:
@@ -58,8 +29,8 @@ def test_tenant_create_prints_id_and_slug(lily) -> None:
 
 
 def test_bad_input_is_one_line_and_writes_nothing(lily) -> None:
-    _fails_cleanly(lily("tenant", "create", "--name", "A", "--phone", "123", ok=False), "phone")
-    _fails_cleanly(
+    fails_cleanly(lily("tenant", "create", "--name", "A", "--phone", "123", ok=False), "phone")
+    fails_cleanly(
         lily(
             "tenant",
             "create",
@@ -73,7 +44,7 @@ def test_bad_input_is_one_line_and_writes_nothing(lily) -> None:
         ),
         "timezone",
     )
-    _fails_cleanly(
+    fails_cleanly(
         lily(
             "tenant",
             "create",
@@ -88,7 +59,7 @@ def test_bad_input_is_one_line_and_writes_nothing(lily) -> None:
         "zip",
     )
     assert json.loads(lily("tenant", "list", "--json").stdout) == []
-    _fails_cleanly(lily("tenant", "show", "nobody", ok=False), "nobody")
+    fails_cleanly(lily("tenant", "show", "nobody", ok=False), "nobody")
 
 
 def test_pricebook_import_and_quote_follow_design(lily, tmp_path: Path) -> None:
@@ -119,14 +90,14 @@ def test_pricebook_errors_name_the_field_or_line(lily, tmp_path: Path) -> None:
     lily("tenant", "create", "--name", "Acme Wash Co", "--phone", "+12145550100")
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.read_text().replace("low: 250", "low: 950"))
-    _fails_cleanly(
+    fails_cleanly(
         lily("pricebook", "import", "acme-wash-co", str(bad), ok=False), "services[0].low"
     )
     bad.write_text("currency: USD\nservices: [\n  - key: x\n")
-    _fails_cleanly(lily("pricebook", "import", "acme-wash-co", str(bad), ok=False), "line")
+    fails_cleanly(lily("pricebook", "import", "acme-wash-co", str(bad), ok=False), "line")
     bad.write_text(EXAMPLE.read_text().replace("round_to: 5", "round_to: 5\ncolour: blue"))
-    _fails_cleanly(lily("pricebook", "import", "acme-wash-co", str(bad), ok=False), "colour")
-    _fails_cleanly(lily("pricebook", "show", "acme-wash-co", ok=False), "no price book")
+    fails_cleanly(lily("pricebook", "import", "acme-wash-co", str(bad), ok=False), "colour")
+    fails_cleanly(lily("pricebook", "show", "acme-wash-co", ok=False), "no price book")
 
 
 def test_set_service_makes_a_new_version_and_export_round_trips(lily, tmp_path: Path) -> None:
@@ -154,7 +125,7 @@ def test_set_service_makes_a_new_version_and_export_round_trips(lily, tmp_path: 
 
 def test_tenant_update_validates_every_value(lily) -> None:
     lily("tenant", "create", "--name", "Acme Wash Co", "--phone", "+12145550100")
-    _fails_cleanly(
+    fails_cleanly(
         lily(
             "tenant",
             "update",
@@ -165,7 +136,7 @@ def test_tenant_update_validates_every_value(lily) -> None:
             "https://g.page/acme",
             ok=False,
         ),
-        "quiet_hours",
+        "--quiet-hours",
     )
     shown = json.loads(lily("tenant", "show", "acme-wash-co", "--json").stdout)
     assert shown["review_url"] is None  # nothing written
@@ -198,7 +169,7 @@ def test_apikey_and_user(lily) -> None:
         "--password",
         "correct horse battery",
     )
-    _fails_cleanly(
+    fails_cleanly(
         lily(
             "user",
             "add",
@@ -219,7 +190,7 @@ def test_queue_commands(lily) -> None:
     assert stats == {"scheduled": 0, "due": 0, "in_flight": 0, "dead": 0}
     assert "no dead tasks" in lily("queue", "dead").stdout
     assert "requeued 0" in lily("queue", "retry", "--all").stdout
-    _fails_cleanly(lily("queue", "retry", ok=False), "--all")
-    _fails_cleanly(lily("queue", "retry", "nope", ok=False), "no dead task nope")
+    fails_cleanly(lily("queue", "retry", ok=False), "--all")
+    fails_cleanly(lily("queue", "retry", "nope", ok=False), "no dead task nope")
     done = lily("worker", "--burst")
     assert '"message": "worker stopped"' in done.stderr
