@@ -6,12 +6,36 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from lily_adapters.clock import SystemClock
+from lily_adapters.queue._unavailable import unavailable_on
 from lily_adapters.queue.timing import from_score, to_score
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue, QueueStats, Task
+
+# Every call is bounded: Redis answers in milliseconds, so seconds mean it is gone, and a
+# webhook that enqueues must still answer well within Twilio's 15 s. One quick retry (a fresh
+# connection) rides over a dropped idle connection or a failover; redis-py 6+ would otherwise
+# retry 10 times, each up to its 5 s socket timeout. No health-check PING: the retry already
+# replaces a dead connection, and redis-py nests the PING's own retry inside the command's
+# (4 socket timeouts against a hung server instead of 2). Worst case, measured against a
+# server that accepts and never answers: about 4 s; a refused connection fails at once.
+# `?socket_timeout=...` (or the other two) in LILY_REDIS_URL overrides these.
+SOCKET_CONNECT_TIMEOUT = 2.0
+SOCKET_TIMEOUT = 2.0
+HEALTH_CHECK_INTERVAL = 0
+
+
+def _retry() -> Retry:
+    return Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1)
+
+
+_unavailable = unavailable_on(
+    redis.ConnectionError, redis.TimeoutError, describe=lambda exc: f"Redis: {exc}"
+)
 
 # Every script takes the queue's keys in this order. They share the `{name}` hash tag, so
 # one queue lives in one Redis Cluster slot and its scripts may touch all of them.
@@ -121,7 +145,8 @@ class RedisJitterQueue(JitterQueue):
     between atomically by Lua scripts (see the key layout above). Times come from `clock`
     in the client, so all workers should run on synced clocks.
 
-    `client` must be built with decode_responses=True (`from_url` does that)."""
+    `client` must be built with decode_responses=True (`from_url` does that). Connection
+    errors and timeouts are raised as QueueUnavailable."""
 
     def __init__(
         self, client: redis.Redis, *, name: str = "default", clock: Clock | None = None
@@ -142,8 +167,18 @@ class RedisJitterQueue(JitterQueue):
     def from_url(
         cls, url: str, *, name: str = "default", clock: Clock | None = None
     ) -> RedisJitterQueue:
-        return cls(redis.Redis.from_url(url, decode_responses=True), name=name, clock=clock)
+        """A queue on a client for `url`, with the timeouts above (the URL's query wins)."""
+        client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=SOCKET_CONNECT_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
+            health_check_interval=HEALTH_CHECK_INTERVAL,
+            retry=_retry(),
+        )
+        return cls(client, name=name, clock=clock)
 
+    @_unavailable
     def enqueue(
         self,
         task_type: str,
@@ -165,6 +200,7 @@ class RedisJitterQueue(JitterQueue):
         result = self._enqueue(keys=self._keys, args=args)
         return None if result is None else str(result)
 
+    @_unavailable
     def claim(self, limit: int, lease_seconds: float) -> list[Task]:
         if limit <= 0:
             return []
@@ -178,16 +214,20 @@ class RedisJitterQueue(JitterQueue):
             for task_id, score, body, attempts, error, key in rows
         ]  # fmt: skip
 
+    @_unavailable
     def ack(self, task_id: str) -> None:
         self._ack(keys=self._keys, args=[task_id])
 
+    @_unavailable
     def retry(self, task_id: str, run_at: datetime, error: str) -> None:
         self._retry(keys=self._keys, args=[task_id, repr(to_score(run_at)), error])
 
+    @_unavailable
     def dead_letter(self, task_id: str, error: str) -> None:
         now = repr(to_score(self._clock.now()))
         self._dead_letter(keys=self._keys, args=[task_id, now, error])
 
+    @_unavailable
     def stats(self) -> QueueStats:
         now = repr(to_score(self._clock.now()))
         due, inflight, dead = self._keys[:3]
@@ -205,6 +245,7 @@ class RedisJitterQueue(JitterQueue):
             dead=dead_count,
         )
 
+    @_unavailable
     def dead(self, limit: int = 100) -> list[Task]:
         if limit <= 0:
             return []
@@ -227,6 +268,7 @@ class RedisJitterQueue(JitterQueue):
                 )  # fmt: skip
         return tasks
 
+    @_unavailable
     def requeue_dead(self, task_id: str | None = None) -> int:
         now = repr(to_score(self._clock.now()))
         return int(self._requeue_dead(keys=self._keys, args=[now, task_id or ""]))
@@ -235,6 +277,7 @@ class RedisJitterQueue(JitterQueue):
         """Close the client's connections."""
         self._redis.close()
 
+    @_unavailable
     def next_due_at(self) -> datetime | None:
         """When the earliest waiting task (or in-flight lease) falls due; None if empty."""
         pipe = self._redis.pipeline(transaction=False)

@@ -7,12 +7,25 @@ from typing import Any
 import sqlalchemy as sa
 
 from lily_adapters.clock import SystemClock
+from lily_adapters.queue._unavailable import unavailable_on
 from lily_adapters.sql.queue_table import tasks as t
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue, QueueStats, Task
 
 SCHEDULED, INFLIGHT, DEAD = "scheduled", "inflight", "dead"
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own message (SQLAlchemy's adds the statement and a link)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return f"database: {lines[0] if lines else type(orig).__name__}"
+
+
+# OperationalError: refused, timed out (connect_timeout, statement_timeout), connection lost,
+# SQLite locked; TimeoutError: no pooled connection free within the pool's timeout.
+_unavailable = unavailable_on(sa.exc.OperationalError, sa.exc.TimeoutError, describe=_reason)
 
 
 class SqlJitterQueue(JitterQueue):
@@ -23,13 +36,15 @@ class SqlJitterQueue(JitterQueue):
     statement in its own transaction, so it takes the database's write lock before it reads
     and concurrent claimers queue up on the busy timeout instead of failing.
 
-    An expired lease is claimable as a task due at the moment the lease ran out."""
+    An expired lease is claimable as a task due at the moment the lease ran out. A database
+    that cannot be reached raises QueueUnavailable."""
 
     def __init__(self, engine: sa.Engine, *, clock: Clock | None = None) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
         self._skip_locked = engine.dialect.name == "postgresql"
 
+    @_unavailable
     def enqueue(
         self,
         task_type: str,
@@ -62,6 +77,7 @@ class SqlJitterQueue(JitterQueue):
             return None  # the live-dedupe-key unique index refused it
         return task_id
 
+    @_unavailable
     def claim(self, limit: int, lease_seconds: float) -> list[Task]:
         if limit <= 0:
             return []
@@ -90,10 +106,12 @@ class SqlJitterQueue(JitterQueue):
                 rows = conn.execute(claim.where(t.c.id.in_(picked)).returning(*t.c)).all()
         return sorted((_task(row) for row in rows), key=lambda task: (task.run_at, task.id))
 
+    @_unavailable
     def ack(self, task_id: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(t.delete().where(t.c.id == task_id))
 
+    @_unavailable
     def retry(self, task_id: str, run_at: datetime, error: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(
@@ -102,6 +120,7 @@ class SqlJitterQueue(JitterQueue):
                 .values(state=SCHEDULED, run_at=run_at, lease_until=None, last_error=error)
             )
 
+    @_unavailable
     def dead_letter(self, task_id: str, error: str) -> None:
         now = self._clock.now()
         with self._engine.begin() as conn:
@@ -111,6 +130,7 @@ class SqlJitterQueue(JitterQueue):
                 .values(state=DEAD, run_at=now, dead_at=now, lease_until=None, last_error=error)
             )
 
+    @_unavailable
     def stats(self) -> QueueStats:
         now = self._clock.now()
 
@@ -128,6 +148,7 @@ class SqlJitterQueue(JitterQueue):
             scheduled, due, expired, in_flight, dead = conn.execute(query).one()
         return QueueStats(scheduled=scheduled, due=due + expired, in_flight=in_flight, dead=dead)
 
+    @_unavailable
     def dead(self, limit: int = 100) -> list[Task]:
         query = (
             sa.select(t)
@@ -138,6 +159,7 @@ class SqlJitterQueue(JitterQueue):
         with self._engine.connect() as conn:
             return [_task(row) for row in conn.execute(query)]
 
+    @_unavailable
     def requeue_dead(self, task_id: str | None = None) -> int:
         query = sa.select(t.c.id).where(t.c.state == DEAD).order_by(t.c.dead_at, t.c.id)
         if task_id is not None:
@@ -148,6 +170,7 @@ class SqlJitterQueue(JitterQueue):
         # a live task (or one requeued just before it) holds it now.
         return sum(self._requeue_one(dead_id) for dead_id in ids)
 
+    @_unavailable
     def next_due_at(self) -> datetime | None:
         """When the earliest waiting task (or in-flight lease) falls due; None if empty."""
         query = sa.select(

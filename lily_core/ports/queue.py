@@ -6,6 +6,14 @@ from typing import Any, Protocol
 
 import attrs
 
+from lily_core.errors import LilyError
+
+
+class QueueUnavailable(LilyError):
+    """The queue could not be reached (refused, timed out, connection lost): the call did
+    nothing, or its effect is unknown. Adapters raise it in place of their driver's connection
+    errors, so callers can tell an outage from a bug without knowing the technology."""
+
 
 class TaskType:
     """The task types the worker knows; handlers are registered under these names."""

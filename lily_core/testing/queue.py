@@ -11,7 +11,7 @@ import attrs
 
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, QueueStats, Task
+from lily_core.ports.queue import JitterQueue, QueueStats, QueueUnavailable, Task
 
 _SCHEDULED, _INFLIGHT, _DEAD = "scheduled", "inflight", "dead"
 
@@ -31,7 +31,8 @@ class InMemoryJitterQueue(JitterQueue):
 
     Payloads go through a JSON round trip, as they do in the real queues, so a payload that
     could not be stored for real fails here too. `scheduled` and `in_flight` let unit tests
-    assert on what a use case enqueued."""
+    assert on what a use case enqueued. Setting `down` makes every call of the port raise
+    QueueUnavailable, as a real queue does when its server cannot be reached."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -39,6 +40,7 @@ class InMemoryJitterQueue(JitterQueue):
         self._entries: dict[str, _Entry] = {}
         self._dedupe: dict[str, str] = {}  # live dedupe key -> task id
         self._seq = itertools.count()
+        self.down = False
 
     # -- the port -------------------------------------------------------------------------
 
@@ -52,6 +54,7 @@ class InMemoryJitterQueue(JitterQueue):
         dedupe_key: str | None = None,
         request_id: str | None = None,
     ) -> str | None:
+        self._check_up()
         if run_at.tzinfo is None:
             raise ValueError("run_at must be timezone-aware")
         stored_payload = json.loads(json.dumps(dict(payload)))
@@ -73,6 +76,7 @@ class InMemoryJitterQueue(JitterQueue):
             return task.id
 
     def claim(self, limit: int, lease_seconds: float) -> list[Task]:
+        self._check_up()
         with self._lock:
             now = self._clock.now()
             for entry in self._entries.values():
@@ -98,12 +102,14 @@ class InMemoryJitterQueue(JitterQueue):
             return claimed
 
     def ack(self, task_id: str) -> None:
+        self._check_up()
         with self._lock:
             entry = self._entries.pop(task_id, None)
             if entry is not None:
                 self._release_key(entry)
 
     def retry(self, task_id: str, run_at: datetime, error: str) -> None:
+        self._check_up()
         with self._lock:
             entry = self._entries.get(task_id)
             if entry is None or entry.state == _DEAD:
@@ -113,6 +119,7 @@ class InMemoryJitterQueue(JitterQueue):
             entry.task = attrs.evolve(entry.task, run_at=run_at, last_error=error)
 
     def dead_letter(self, task_id: str, error: str) -> None:
+        self._check_up()
         with self._lock:
             entry = self._entries.get(task_id)
             if entry is None or entry.state == _DEAD:
@@ -126,6 +133,7 @@ class InMemoryJitterQueue(JitterQueue):
             self._release_key(entry)
 
     def stats(self) -> QueueStats:
+        self._check_up()
         with self._lock:
             now = self._clock.now()
             scheduled = due = in_flight = dead = 0
@@ -144,12 +152,14 @@ class InMemoryJitterQueue(JitterQueue):
             return QueueStats(scheduled=scheduled, due=due, in_flight=in_flight, dead=dead)
 
     def dead(self, limit: int = 100) -> list[Task]:
+        self._check_up()
         with self._lock:
             dead = [e for e in self._entries.values() if e.state == _DEAD]
             dead.sort(key=lambda e: (e.dead_at, e.seq), reverse=True)
             return [e.task for e in dead[: max(limit, 0)]]
 
     def requeue_dead(self, task_id: str | None = None) -> int:
+        self._check_up()
         with self._lock:
             now = self._clock.now()
             dead = [
@@ -173,6 +183,7 @@ class InMemoryJitterQueue(JitterQueue):
 
     def next_due_at(self) -> datetime | None:
         """When the earliest waiting task (or in-flight lease) falls due; None if empty."""
+        self._check_up()
         with self._lock:
             times = [
                 e.task.run_at if e.state == _SCHEDULED else e.lease_until
@@ -194,6 +205,10 @@ class InMemoryJitterQueue(JitterQueue):
         """Claimed tasks not yet acked, retried or dead-lettered."""
         with self._lock:
             return [e.task for e in self._entries.values() if e.state == _INFLIGHT]
+
+    def _check_up(self) -> None:
+        if self.down:
+            raise QueueUnavailable("the in-memory queue is down (the test said so)")
 
     def _release_key(self, entry: _Entry) -> None:
         key = entry.task.dedupe_key

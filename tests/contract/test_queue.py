@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -18,9 +18,11 @@ import sqlalchemy as sa
 from lily_adapters.queue.redis import RedisJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.sql import queue_table
-from lily_core.ports.queue import JitterQueue, QueueStats
+from lily_adapters.sql.uow import create_engine_for
+from lily_core.ports.queue import JitterQueue, QueueStats, QueueUnavailable
 from lily_core.testing import FakeClock
 from lily_core.testing.queue import InMemoryJitterQueue
+from tests.faults import closed_port
 
 BACKENDS = [
     "memory",
@@ -360,3 +362,47 @@ def test_concurrent_processes_get_each_task_exactly_once(
     assert [p.exitcode for p in processes] == [0, 0, 0, 0]
     assert len(claimed) == len(enqueued)
     assert set(claimed) == enqueued
+
+
+# -- an unreachable queue -------------------------------------------------------------------
+
+
+@contextmanager
+def unreachable_queue(backend: str, tmp_path: Path, clock: FakeClock) -> Iterator[JitterQueue]:
+    """The queue of `backend` with its server gone: nothing listens on the port (or, for
+    SQLite, the database's directory does not exist); the fake is switched off."""
+    if backend == "memory":
+        fake = InMemoryJitterQueue(clock)
+        fake.down = True
+        yield fake
+    elif backend == "redis":
+        yield RedisJitterQueue.from_url(f"redis://127.0.0.1:{closed_port()}/0", clock=clock)
+    else:
+        url = (
+            f"sqlite:///{tmp_path / 'missing' / 'queue.db'}"
+            if backend == "sqlite"
+            else f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/lily"
+        )
+        engine = create_engine_for(url)
+        yield SqlJitterQueue(engine, clock=clock)
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres", "redis"])
+def test_an_unreachable_queue_raises_queue_unavailable(
+    backend: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    with unreachable_queue(backend, tmp_path, clock) as queue:
+        calls: list[Callable[[], object]] = [
+            lambda: queue.enqueue("T", tenant_id=None, payload={}, run_at=clock.now()),
+            lambda: queue.claim(4, lease_seconds=30),
+            lambda: queue.ack("t1"),
+            lambda: queue.retry("t1", clock.now(), "boom"),
+            lambda: queue.dead_letter("t1", "boom"),
+            queue.stats,
+            queue.dead,
+            queue.requeue_dead,
+        ]
+        for call in calls:
+            with pytest.raises(QueueUnavailable):
+                call()
