@@ -14,14 +14,29 @@ from lily_core.ports.repositories import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
+# PostgreSQL timeouts. Twilio gives a webhook 15 s before it plays the caller an error, and a
+# request may wait for a pooled connection, then open one, then run a few statements: these
+# keep the worst case of the first two under 10 s, so a database that hangs costs a fast 500
+# with its reason in the log instead of a request stuck for good. A healthy database connects
+# in milliseconds and answers Lily's statements (short, indexed) well inside 5 s.
+PG_CONNECT_TIMEOUT_S = 3  # libpq's connect_timeout (whole seconds, at least 2)
+PG_STATEMENT_TIMEOUT_MS = 5_000  # server-side, per statement
+POOL_TIMEOUT_S = 5.0  # waiting for a free pooled connection (SQLAlchemy's default is 30)
+
 
 def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
     """An Engine for `url`. SQLite: WAL journal, foreign keys enforced, transactions that
     take the write lock when they begin and wait for it up to a busy timeout (instead of an
     instant "database is locked"), and usable from several threads (the API's thread pool,
-    worker threads). PostgreSQL and others: pooled
-    connections checked before use, so a restarted database costs no failed request."""
+    worker threads). PostgreSQL and others: pooled connections checked before use, so a
+    restarted database costs no failed request. PostgreSQL: the connect, statement and pool
+    timeouts above; a `connect_timeout`, or a `statement_timeout` in `options`, already in
+    the URL's query wins (`?options=-c%20statement_timeout%3D0` for a long migration)."""
     parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = _with_pg_timeouts(parsed)
+        if "poolclass" not in kwargs:  # NullPool and StaticPool take no pool_timeout
+            kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
     connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -54,6 +69,17 @@ def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _with_pg_timeouts(url: sa.URL) -> sa.URL:
+    """`url` with libpq's connect_timeout and a statement_timeout (sent in the startup
+    packet's `options`, so it holds from the first statement), unless it sets them."""
+    query = dict(url.query)
+    query.setdefault("connect_timeout", str(PG_CONNECT_TIMEOUT_S))
+    options = str(query.get("options", ""))
+    if "statement_timeout" not in options:
+        query["options"] = f"{options} -c statement_timeout={PG_STATEMENT_TIMEOUT_MS}".strip()
+    return url.set(query=query)
 
 
 def make_session_factory(engine: sa.Engine) -> orm.sessionmaker[orm.Session]:
