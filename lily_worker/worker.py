@@ -12,10 +12,10 @@ from loguru import logger
 from lily_adapters.queue.timing import backoff_seconds
 from lily_core.errors import InvalidInput, PermanentDeliveryError, TransientDeliveryError
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, Task
+from lily_core.ports.queue import JitterQueue, QueueUnavailable, Task
 
 Handler = Callable[[Task], None]
-PeriodicJob = tuple[float, Callable[[], None]]
+PeriodicJob = tuple[float, Callable[[], object]]  # (interval in seconds, job); result unused
 
 
 @runtime_checkable
@@ -36,7 +36,12 @@ class Worker:
     handler, are dead-lettered at once. Each outcome is one log line.
 
     `periodic` jobs (interval in seconds, function) run in the claiming loop of `run()`,
-    first at start, then every interval; an exception in one is logged and survived."""
+    first at start, then every interval; an exception in one is logged (less and less
+    often while it repeats) and survived.
+
+    When claiming fails (the queue is down), `run()` backs off exponentially from
+    `outage_backoff[0]` to `outage_backoff[1]` seconds, with one log line per step and one
+    when claiming works again; periodic jobs (which feed the queue) wait meanwhile."""
 
     def __init__(
         self,
@@ -49,6 +54,7 @@ class Worker:
         lease_seconds: float = 300.0,
         poll_interval: float = 0.5,
         periodic: Sequence[PeriodicJob] = (),
+        outage_backoff: tuple[float, float] = (0.5, 30.0),
     ) -> None:
         if concurrency < 1 or max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
@@ -60,6 +66,8 @@ class Worker:
         self._lease_seconds = lease_seconds
         self._poll_interval = poll_interval
         self._periodic = list(periodic)
+        self._outage = _Outage(*outage_backoff)
+        self._job_failures = [0] * len(self._periodic)
         self._stopping = threading.Event()
         self._wake = threading.Event()  # a task finished, or stop() was called
         self._lock = threading.Lock()
@@ -90,14 +98,17 @@ class Worker:
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="lily-task") as pool:
             while not self._stopping.is_set():
                 self._wake.clear()  # before claiming: a finish after this wakes the wait
-                if not burst:
-                    self._run_periodic(next_runs)
                 free = self._concurrency - self._in_flight()
                 tasks = self._claim(free, burst=burst)
+                if self._outage.active:
+                    self._stopping.wait(self._outage.delay)
+                    continue
                 for task in tasks:
                     with self._lock:
                         self._running += 1
                     pool.submit(self._execute, task)
+                if not burst:
+                    self._run_periodic(next_runs)
                 if free and len(tasks) == free:
                     continue  # a full batch: more may be due right now
                 if burst and not tasks and not self._in_flight():
@@ -109,12 +120,14 @@ class Worker:
         if free <= 0:
             return []
         try:
-            return self._queue.claim(free, self._lease_seconds)
-        except Exception:
+            tasks = self._queue.claim(free, self._lease_seconds)
+        except Exception as exc:
             if burst:
                 raise
-            logger.exception("claiming tasks failed; trying again shortly")
+            self._outage.failed(exc)
             return []
+        self._outage.ended()
+        return tasks
 
     def _sleep_seconds(self, free: int, next_runs: list[float]) -> float:
         """Until the next task falls due (when a slot is free), the next periodic job, or
@@ -132,16 +145,30 @@ class Worker:
         return max(sleep, 0.001)  # never spin: another worker may hold what is due
 
     def _run_periodic(self, next_runs: list[float]) -> None:
+        """Run the jobs that are due. A job that keeps failing is logged on its 1st, 2nd,
+        4th, 8th... failure in a row (an unreachable database would otherwise fill the log
+        on every run), with the traceback unless the failure is QueueUnavailable, and once
+        when it works again."""
         for i, (interval, job) in enumerate(self._periodic):
             if time.monotonic() < next_runs[i]:
                 continue
             next_runs[i] = time.monotonic() + interval
+            name = getattr(job, "__name__", repr(job))
             try:
                 job()
-            except Exception:
-                logger.bind(job=getattr(job, "__name__", repr(job))).exception(
-                    "periodic job failed"
+            except Exception as exc:
+                failures = self._job_failures[i] = self._job_failures[i] + 1
+                if failures & (failures - 1) == 0:  # a power of two
+                    log = logger.bind(job=name, failures=failures, error=_describe(exc))
+                    if not isinstance(exc, QueueUnavailable):
+                        log = log.opt(exception=exc)
+                    log.warning("periodic job {} failed ({} in a row): {}", name, failures, exc)
+                continue
+            if self._job_failures[i]:
+                logger.bind(job=name).info(
+                    "periodic job {} ok again after {} failures", name, self._job_failures[i]
                 )
+                self._job_failures[i] = 0
 
     def _in_flight(self) -> int:
         with self._lock:
@@ -155,7 +182,11 @@ class Worker:
             outcome, error = self._run_handler(task)
             elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
             self._log(task, outcome, elapsed_ms, error)
-        except Exception:  # the queue failed us: the lease brings the task back later
+        except QueueUnavailable as exc:  # the lease brings the task back later
+            logger.bind(task_id=task.id, error=str(exc)).warning(
+                "recording the outcome of task {} failed: {}", task.type, exc
+            )
+        except Exception:  # the lease brings the task back later
             logger.bind(task_id=task.id).exception("recording a task outcome failed")
         finally:
             with self._lock:
@@ -208,6 +239,43 @@ class Worker:
         else:
             reason = _describe(error) if error else f"unknown task type {task.type!r}"
             bound.bind(error=reason).error("task {} dead-lettered: {}", task.type, reason)
+
+
+class _Outage:
+    """The claim loop's back-off while the queue fails: `first` seconds, doubling up to
+    `cap`. One log line per failed claim (so one per step, however long the step), and one
+    when a claim succeeds again."""
+
+    def __init__(self, first: float, cap: float) -> None:
+        self.first, self.cap = first, cap
+        self.failures = 0
+        self.delay = 0.0
+        self._since = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.failures > 0
+
+    def failed(self, exc: Exception) -> None:
+        if not self.failures:
+            self._since = time.monotonic()
+        self.delay = min(self.cap, self.first * 2.0 ** min(self.failures, 32))
+        self.failures += 1
+        log = logger.bind(error=_describe(exc), failures=self.failures, retry_in=self.delay)
+        if isinstance(exc, QueueUnavailable):
+            log.warning("queue unavailable, next claim in {:g} s: {}", self.delay, exc)
+        else:  # not an outage we know of: keep the traceback
+            log.opt(exception=exc).error(
+                "claiming tasks failed, next claim in {:g} s: {}", self.delay, _describe(exc)
+            )
+
+    def ended(self) -> None:
+        if self.failures:
+            down = time.monotonic() - self._since
+            logger.bind(failures=self.failures, down_seconds=round(down, 1)).info(
+                "queue reachable again after {} failed claims ({:.0f} s)", self.failures, down
+            )
+        self.failures = 0
 
 
 def _describe(exc: BaseException | None) -> str:
