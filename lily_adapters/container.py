@@ -20,6 +20,7 @@ from lily_adapters.clock import SystemClock
 from lily_adapters.google_calendar import GoogleCalendar
 from lily_adapters.photos import LocalPhotoStore, S3PhotoStore
 from lily_adapters.queue.redis import RedisJitterQueue
+from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.settings import Settings
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
@@ -51,13 +52,15 @@ def _engine(settings: Settings) -> Iterator[sa.Engine]:
 
 
 def _queue(settings: Settings, engine: sa.Engine, clock: Clock) -> Iterator[JitterQueue]:
-    """Redis when LILY_REDIS_URL is set, else the SQL queue in Lily's own database."""
+    """Redis when LILY_REDIS_URL is set, else the SQL queue in Lily's own database. Redis
+    spills into the SQL queue what it cannot take while it is down (SpillingJitterQueue)."""
+    sql = SqlJitterQueue(engine, clock=clock)
     if settings.redis_url:
-        queue = RedisJitterQueue.from_url(settings.redis_url, clock=clock)
-        yield queue
-        queue.close()
+        redis_queue = RedisJitterQueue.from_url(settings.redis_url, clock=clock)
+        yield SpillingJitterQueue(redis_queue, spill=sql)
+        redis_queue.close()
     else:
-        yield SqlJitterQueue(engine, clock=clock)
+        yield sql
 
 
 def _sms_sender(settings: Settings) -> SmsSender:

@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lily_adapters.container import Container
+from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_core.ports.queue import Task, TaskType
-from lily_worker.worker import Handler, Worker
+from lily_worker.worker import Handler, PeriodicJob, Worker
 
 RECONCILE_EVERY_SECONDS = 60.0
+RELAY_EVERY_SECONDS = 5.0  # a text-back spilled while Redis was down goes out soon after
 
 
 def _use(factory: Callable[[], Callable[[Task], object]]) -> Handler:
@@ -31,18 +33,22 @@ def build_handlers(container: Container) -> dict[str, Handler]:
 
 
 def build_worker(container: Container) -> Worker:
-    """The worker for this container's settings: its queue, the task handlers, and the
-    outbox reconciler as a periodic job."""
+    """The worker for this container's settings: its queue, the task handlers, and as
+    periodic jobs the outbox reconciler and, on Redis, the relay of spilled tasks."""
     settings = container.settings()
+    queue = container.queue()
 
     def reconcile() -> None:
         container.reconcile_outbox()()
 
+    periodic: list[PeriodicJob] = [(RECONCILE_EVERY_SECONDS, reconcile)]
+    if isinstance(queue, SpillingJitterQueue):
+        periodic.append((RELAY_EVERY_SECONDS, queue.relay))
     return Worker(
-        container.queue(),
+        queue,
         build_handlers(container),
         container.clock(),
         concurrency=settings.worker_concurrency,
         max_attempts=settings.task_max_attempts,
-        periodic=[(RECONCILE_EVERY_SECONDS, reconcile)],
+        periodic=periodic,
     )
