@@ -7,7 +7,7 @@ what they need. Optional integrations without settings are disabled with one log
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -22,7 +22,9 @@ from lily_adapters.photos import LocalPhotoStore, S3PhotoStore
 from lily_adapters.queue.redis import RedisJitterQueue
 from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
+from lily_adapters.readiness import NotReady, ReadinessProbe, database_check, queue_check
 from lily_adapters.settings import Settings
+from lily_adapters.sql import migrate
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
 from lily_adapters.twilio.media import TwilioMediaFetcher
 from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
@@ -130,6 +132,17 @@ def _calendar(settings: Settings) -> Iterator[Calendar | None]:
     calendar.close()
 
 
+def _schema_at_head(engine: sa.Engine) -> None:
+    """Readiness: the schema is the one this Lily needs (else "not migrated")."""
+    if not migrate.is_at_head(engine):
+        raise NotReady("not migrated", "the schema is behind: run `lily db upgrade`")
+
+
+# A readiness answer must beat Kubernetes' default 1 s probe timeout, so the orchestrator
+# hears "not ready" from Lily rather than its own timeout; a healthy check takes milliseconds.
+READINESS_TIMEOUT_SECONDS = 0.8
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -141,6 +154,17 @@ class Container(containers.DeclarativeContainer):
     queue = providers.Resource(_queue, settings, engine, clock)
     jitter = providers.Singleton(
         Jitter, settings.provided.jitter_min_seconds, settings.provided.jitter_max_seconds
+    )
+    schema_check: providers.Object[Callable[[sa.Engine], None] | None] = providers.Object(
+        _schema_at_head
+    )
+    readiness = providers.Singleton(
+        ReadinessProbe,
+        checks=providers.Dict(
+            database=providers.Callable(database_check, engine, schema_check),
+            queue=providers.Callable(queue_check, queue),
+        ),
+        timeout=READINESS_TIMEOUT_SECONDS,
     )
 
     # providers' adapters
@@ -211,3 +235,4 @@ def log_disabled_integrations(settings: Settings) -> None:
         logger.info(f"photos: no LILY_S3_BUCKET, storing photos under {settings.data_dir}")
     if not (settings.chatwoot_url and settings.chatwoot_api_token):
         logger.info("chatwoot: no LILY_CHATWOOT_URL/API_TOKEN, Chatwoot replies disabled")
+

@@ -1,49 +1,42 @@
 """Ops endpoints (DESIGN §4.2): `/healthz` (the process is up), `/readyz` (the database and
-the queue answer), `/metrics` (Prometheus)."""
+the queue answer), `/metrics` (Prometheus).
+
+All three are `async def` and take no dependency that runs in the thread pool: when every
+pool thread is stuck on a hung database, the orchestrator must still hear from them."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from loguru import logger
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lily_http.deps import ContainerDep
+from lily_adapters.container import Container
 
 router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process is up."""
+async def healthz() -> dict[str, str]:
+    """The process is up (it touches nothing else)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
-def readyz(container: ContainerDep) -> JSONResponse:
-    """The database answers (and the queue, once it is configured)."""
-    checks: dict[str, str] = {}
-    try:
-        with container.engine().connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        logger.warning(f"readyz: database not reachable: {type(exc).__name__}")
-        checks["database"] = "unreachable"
-    try:
-        container.queue().stats()
-        checks["queue"] = "ok"
-    except Exception as exc:
-        logger.warning(f"readyz: queue not reachable: {type(exc).__name__}")
-        checks["queue"] = "unreachable"
-    ready = all(v == "ok" for v in checks.values())
+async def readyz(request: Request) -> JSONResponse:
+    """The database and the queue answer, each within a short deadline: 200, or 503 naming
+    what is not ready ("unreachable", "not migrated"). The reasons go to the log."""
+    container: Container = request.app.state.container
+    results = await container.readiness().check_async()
+    ready = all(result.ok for result in results.values())
     return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
+        {
+            "status": "ok" if ready else "unavailable",
+            "checks": {name: result.status for name, result in results.items()},
+        },
         status_code=200 if ready else 503,
     )
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
+async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
