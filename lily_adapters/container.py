@@ -138,6 +138,8 @@ def _schema_at_head(engine: sa.Engine) -> None:
         raise NotReady("not migrated", "the schema is behind: run `lily db upgrade`")
 
 
+# At start-up, long enough for the drivers' own timeouts (connect: 2-3 s) to say what is wrong.
+STARTUP_CHECK_SECONDS = 5.0
 # A readiness answer must beat Kubernetes' default 1 s probe timeout, so the orchestrator
 # hears "not ready" from Lily rather than its own timeout; a healthy check takes milliseconds.
 READINESS_TIMEOUT_SECONDS = 0.8
@@ -236,3 +238,31 @@ def log_disabled_integrations(settings: Settings) -> None:
     if not (settings.chatwoot_url and settings.chatwoot_api_token):
         logger.info("chatwoot: no LILY_CHATWOOT_URL/API_TOKEN, Chatwoot replies disabled")
 
+
+def report_dependencies(container: Container) -> None:
+    """At start-up, one line for each of the database and the queue: reachable, or what is
+    wrong. The caller starts either way, so that /healthz and /readyz can tell the
+    orchestrator (and the worker backs off until the queue answers)."""
+    settings = container.settings()
+    where = {
+        "database": _redacted(settings.database_url),
+        "queue": _redacted(settings.redis_url) if settings.redis_url else "the database",
+    }
+    for name, result in container.readiness().check(STARTUP_CHECK_SECONDS, log=False).items():
+        if result.ok:
+            logger.info("{}: reachable at {}", name, where[name])
+        else:
+            logger.bind(check=name, status=result.status).warning(
+                "{}: {} at {} ({}); starting anyway, /readyz answers 503 meanwhile",
+                name,
+                result.status,
+                where[name],
+                result.detail,
+            )
+
+
+def _redacted(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "an unparsable URL"

@@ -1,33 +1,42 @@
 from __future__ import annotations
 
+import socket
 import threading
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
 from loguru import logger
 
-from lily_adapters.container import build_container, log_disabled_integrations
+from lily_adapters.container import (
+    build_container,
+    log_disabled_integrations,
+    report_dependencies,
+)
 from lily_adapters.logs import configure_logging
-from lily_adapters.settings import Settings
+from lily_adapters.settings import load_settings
 from lily_adapters.sql import migrate
 from lily_http.app import create_app
 from lily_worker.wiring import build_worker
 
+LISTEN_BACKLOG = 2048  # uvicorn's default
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run the API only.")] = False,
 ) -> None:
     """Run the API (and, unless --no-worker, a worker in the same process)."""
-    settings = Settings()
+    sock = listen(host, port)  # first: a port we cannot have is one line, before anything
+    settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     log_disabled_integrations(settings)
     if settings.database_url.startswith("sqlite"):
         migrate.upgrade(settings.database_url)
         logger.info("database: embedded SQLite schema up to date")
     container = build_container(settings)
+    report_dependencies(container)
     app = create_app(container)
     worker = None if no_worker else build_worker(container)
     thread = (
@@ -36,9 +45,37 @@ def serve(
     if thread:
         thread.start()
         logger.info("worker: running in-process (use --no-worker and `lily worker` to split)")
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    logger.info("listening on http://{}:{}", host, port)
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        server.run(sockets=[sock])
     finally:
         if worker and thread:
             worker.stop()
             thread.join(timeout=30)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port for uvicorn to serve on; a port that cannot be had
+    (in use, not permitted, no such address) is one line on stderr and exit 1."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        _cannot_listen(host, port, exc)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)  # from now on connections wait for the server
+    except OSError as exc:
+        sock.close()
+        _cannot_listen(host, port, exc)
+    return sock
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> NoReturn:
+    reason = (exc.strerror or str(exc)).lower()
+    typer.echo(f"error: cannot listen on {host}:{port}: {reason}", err=True)
+    raise typer.Exit(1)
