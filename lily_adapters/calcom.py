@@ -20,12 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from lily_core.domain.booking_events import BookingTrigger, BookingWebhook
+from lily_core.domain.booking_events import (
+    TITLE_MAX,
+    UID_MAX,
+    BookingTrigger,
+    BookingWebhook,
+    require_booking_time,
+)
+from lily_core.domain.leads import NAME_MAX, email_or_none
 from lily_core.domain.phone import try_normalize_phone
+from lily_core.domain.sanitize import load_json, require_id
 from lily_core.errors import InvalidInput
 
 __all__ = ["SIGNATURE_HEADER", "parse_booking_webhook", "sign", "verify_signature"]
@@ -37,9 +44,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LEAD_KEYS = ("lead_id", "leadId", "lead")
 # Location kinds whose optionValue is the attendee's address.
 _IN_PERSON_KINDS = frozenset({"attendeeInPerson", "inPerson"})
-# What Lily's tables hold (bookings/leads columns): a longer uid is refused (Cal.com's are
-# ~22 characters); free text typed by the attendee is cut short or dropped, never a 500.
-_MAX_UID, _MAX_TITLE, _MAX_NAME, _MAX_EMAIL = 128, 500, 200, 254
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -52,17 +56,17 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
     constant time; an empty secret or a missing header never verifies."""
     if not secret or not header:
         return False
-    return hmac.compare_digest(sign(secret, body), header.strip().lower())
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a header can hold.
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().lower().encode())
 
 
 def parse_booking_webhook(body: bytes) -> BookingWebhook:
     """Read a Cal.com webhook body. Raises InvalidInput (with `field` naming the culprit) for
     anything that is not a webhook of the expected shape; a trigger Lily does not handle is
-    returned as BookingTrigger.OTHER after only the envelope was checked."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"body is not JSON ({exc})", field="body") from None
+    returned as BookingTrigger.OTHER after only the envelope was checked. Strings are
+    cleaned (load_json), free text is clipped to what Lily keeps, and an uid too long to
+    keep or a time outside the years bookings can have is refused."""
+    document = load_json(body)
     if not isinstance(document, dict):
         raise InvalidInput("body is not a JSON object", field="body")
     raw_trigger = document.get("triggerEvent")
@@ -75,14 +79,14 @@ def parse_booking_webhook(body: bytes) -> BookingWebhook:
     if not isinstance(payload, dict):
         raise InvalidInput("missing or not an object", field="payload")
 
-    uid = _bounded_uid(_required_str(payload, "uid"), "uid")
+    uid = _uid(_required_str(payload, "uid"), "uid")
     start = _required_time(payload, "startTime")
     end = _required_time(payload, "endTime")
     if end < start:
         raise InvalidInput("ends before startTime", field="payload.endTime")
     reschedule_uid = _optional_str(payload, "rescheduleUid")
     if reschedule_uid is not None:
-        reschedule_uid = _bounded_uid(reschedule_uid, "rescheduleUid")
+        reschedule_uid = _uid(reschedule_uid, "rescheduleUid")
     if trigger is BookingTrigger.BOOKING_RESCHEDULED and reschedule_uid is None:
         raise InvalidInput("missing on BOOKING_RESCHEDULED", field="payload.rescheduleUid")
 
@@ -95,14 +99,15 @@ def parse_booking_webhook(body: bytes) -> BookingWebhook:
         raw_trigger=raw_trigger,
         uid=uid,
         reschedule_uid=reschedule_uid,
-        title=(_optional_str(payload, "title") or "")[:_MAX_TITLE],
+        title=(_optional_str(payload, "title") or "")[:TITLE_MAX],
         start=start,
         end=end,
         address=_address(payload, location_kind, location_option),
         attendee_name=_clip(
-            _optional_str(attendee, "name") or _response_value(responses, "name"), _MAX_NAME
+            _optional_str(attendee, "name") or _response_value(responses, "name"), NAME_MAX
         ),
-        attendee_email=_email(
+        # An address longer than any can be is no address: the booking stands without it.
+        attendee_email=email_or_none(
             _optional_str(attendee, "email") or _response_value(responses, "email")
         ),
         attendee_phone=_attendee_phone(attendee, responses, location_kind, location_option),
@@ -117,26 +122,19 @@ def _lenient_other(raw_trigger: str, payload: dict[str, Any]) -> BookingWebhook:
     uid = payload.get("uid")
     return BookingWebhook(
         trigger=BookingTrigger.OTHER,
-        raw_trigger=raw_trigger,
+        raw_trigger=raw_trigger[:100],  # only logged
         uid=uid if isinstance(uid, str) else "",
         start=_EPOCH,
         end=_EPOCH,
     )
 
 
-def _bounded_uid(uid: str, key: str) -> str:
-    if len(uid) > _MAX_UID:
-        raise InvalidInput(f"is longer than {_MAX_UID} characters", field=f"payload.{key}")
-    return uid
+def _uid(uid: str, key: str) -> str:
+    return require_id(uid, field=f"payload.{key}", limit=UID_MAX)
 
 
 def _clip(value: str | None, limit: int) -> str | None:
     return value[:limit] if value else value
-
-
-def _email(value: str | None) -> str | None:
-    """An address longer than RFC 5321 allows is no address: the booking stands without it."""
-    return value if value and len(value) <= _MAX_EMAIL else None
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -163,10 +161,10 @@ def _required_time(payload: dict[str, Any], key: str) -> datetime:
         # fromisoformat reads "Z" from Python 3.11 on.
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"{raw!r} is not an ISO 8601 time", field=f"payload.{key}") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{raw!r} has no UTC offset", field=f"payload.{key}")
-    return parsed.astimezone(UTC)
+        raise InvalidInput(
+            f"{raw[:40]!r} is not an ISO 8601 time", field=f"payload.{key}"
+        ) from None
+    return require_booking_time(parsed, field=f"payload.{key}")
 
 
 def _first_attendee(payload: dict[str, Any]) -> dict[str, Any]:

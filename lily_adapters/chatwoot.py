@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from typing import Any
 
 import httpx
 from loguru import logger
 
-from lily_core.domain.chatwoot_events import ChatwootAttachment, ChatwootInbound
+from lily_core.domain.chatwoot_events import CHATWOOT_ID_MAX, ChatwootAttachment, ChatwootInbound
+from lily_core.domain.leads import NAME_MAX, email_or_none
 from lily_core.domain.phone import try_normalize_phone
+from lily_core.domain.sanitize import load_json
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput, PermanentDeliveryError, TransientDeliveryError
 from lily_core.ports import ChatwootClient
@@ -87,24 +88,24 @@ def _signature_ok(
         return False
     signed = timestamp.strip().encode() + b"." + body
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given.lower())
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a header can hold.
+    return hmac.compare_digest(expected.encode(), given.lower().encode())
 
 
 def parse_chatwoot_webhook(body: bytes) -> ChatwootInbound:
     """Read a Chatwoot `message_created` webhook (Message#webhook_data plus `event`). Raise
     UnsupportedChatwootEvent for any other well-formed event, InvalidInput for anything that
-    is not a Chatwoot message payload."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the body is not JSON") from None
+    is not a Chatwoot message payload (an id that is no Chatwoot id included). Strings are
+    cleaned (load_json); the sender's name is clipped to what Lily keeps and an email longer
+    than any can be is dropped."""
+    payload = load_json(body)
     if not isinstance(payload, dict):
         raise InvalidInput("the body is not a JSON object")
     event = payload.get("event")
     if not isinstance(event, str):
         raise InvalidInput("missing event name", field="event")
     if event != "message_created":
-        raise UnsupportedChatwootEvent(f"{event!r} is not handled", field="event")
+        raise UnsupportedChatwootEvent(f"{event[:100]!r} is not handled", field="event")
 
     message_type = payload.get("message_type")
     if isinstance(message_type, int) and not isinstance(message_type, bool):
@@ -126,6 +127,7 @@ def parse_chatwoot_webhook(body: bytes) -> ChatwootInbound:
         sender = meta.get("sender") if isinstance(meta, dict) else None
     sender = sender if isinstance(sender, dict) else {}
     content = payload.get("content")
+    name = _str_or_none(sender.get("name"))
 
     return ChatwootInbound(
         event=event,
@@ -136,9 +138,9 @@ def parse_chatwoot_webhook(body: bytes) -> ChatwootInbound:
         conversation_id=_int(conversation, "id", "conversation.id"),
         message_id=_int(payload, "id", "id"),
         content=content if isinstance(content, str) else "",
-        sender_name=_str_or_none(sender.get("name")),
+        sender_name=name[:NAME_MAX] if name else None,
         sender_phone=try_normalize_phone(_str_or_none(sender.get("phone_number"))),
-        sender_email=_str_or_none(sender.get("email")),
+        sender_email=email_or_none(_str_or_none(sender.get("email"))),
         attachments=_attachments(payload.get("attachments")),
     )
 
@@ -154,6 +156,8 @@ def _int(payload: dict[str, Any], name: str, path: str) -> int:
     value = payload.get(name)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput("missing or not an integer", field=path)
+    if not 1 <= value <= CHATWOOT_ID_MAX:
+        raise InvalidInput(f"is not between 1 and {CHATWOOT_ID_MAX}", field=path)
     return value
 
 

@@ -31,7 +31,10 @@ def is_valid_signature(
     multi = _MultiParams(
         {key: list(value) if isinstance(value, list) else [value] for key, value in params.items()}
     )
-    return bool(RequestValidator(auth_token).validate(url, multi, signature))
+    try:
+        return bool(RequestValidator(auth_token).validate(url, multi, signature))
+    except UnicodeEncodeError:  # a lone surrogate: nothing Twilio sent, so nothing it signed
+        return False
 
 
 def forward_call_twiml(

@@ -7,9 +7,19 @@ import base64
 import enum
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
+
+from lily_core.errors import InvalidInput
+
+# The widths of the booking columns a webhook fills (Cal.com's uids are about 22 characters).
+UID_MAX = 128
+TITLE_MAX = 500
+# A booking outside these years is a typo or an attack, never an appointment; refusing it
+# also keeps every date computed from it (the review request's) far from datetime's limits.
+EARLIEST_BOOKING = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_BOOKING = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class BookingTrigger(enum.StrEnum):
@@ -62,6 +72,19 @@ class BookingWebhook:
     def idempotency_key(self) -> str:
         """What makes a delivery a duplicate: the same trigger for the same booking uid."""
         return f"{self.raw_trigger}:{self.uid}"
+
+
+def require_booking_time(moment: datetime, *, field: str) -> datetime:
+    """`moment` (aware) in UTC; InvalidInput naming `field` unless it lies between
+    EARLIEST_BOOKING and LATEST_BOOKING. Compared before converting: converting a time at
+    the edge of datetime's range can overflow."""
+    if moment.tzinfo is None:
+        raise InvalidInput("has no UTC offset", field=field)
+    if not EARLIEST_BOOKING <= moment <= LATEST_BOOKING:
+        raise InvalidInput(
+            f"is not between {EARLIEST_BOOKING.year} and {LATEST_BOOKING.year}", field=field
+        )
+    return moment.astimezone(UTC)
 
 
 def calendar_event_id(booking_uid: str) -> str:

@@ -6,7 +6,11 @@ from typing import NamedTuple
 
 import attrs
 
-__all__ = ["ChatwootAttachment", "ChatwootInbound"]
+__all__ = ["CHATWOOT_ID_MAX", "ChatwootAttachment", "ChatwootInbound"]
+
+# Chatwoot's ids are PostgreSQL serials (int4), and so is Lily's column that keeps its
+# conversation ids: a larger id is no Chatwoot id.
+CHATWOOT_ID_MAX = 2**31 - 1
 
 
 class ChatwootAttachment(NamedTuple):

@@ -8,6 +8,13 @@ import attrs
 
 from lily_core.domain.ids import new_id
 
+# The widths of the columns that keep what providers send about leads, messages and calls:
+# identifiers longer than these are refused, free text is clipped (lily_core.domain.sanitize).
+NAME_MAX = 200
+EMAIL_MAX = 254  # the longest address RFC 5321 allows
+PROVIDER_SID_MAX = 64  # Twilio's MessageSid/CallSid are 34 characters
+ERROR_CODE_MAX = 32
+
 
 class LeadStatus(enum.StrEnum):
     NEW = "new"
@@ -54,6 +61,12 @@ class MessageKind(enum.StrEnum):
     CONFIRMATION = "confirmation"
     REVIEW_REQUEST = "review_request"
     MANUAL = "manual"
+
+
+def email_or_none(raw: str | None) -> str | None:
+    """`raw` stripped, or None if that is empty or longer than any address can be."""
+    email = raw.strip() if raw else None
+    return email if email and len(email) <= EMAIL_MAX else None
 
 
 @attrs.define(slots=False, eq=False, kw_only=True)

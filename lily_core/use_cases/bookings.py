@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from lily_core.domain.booking_events import BookingTrigger, BookingWebhook, calendar_event_id
+from lily_core.domain.booking_events import (
+    UID_MAX,
+    BookingTrigger,
+    BookingWebhook,
+    calendar_event_id,
+    require_booking_time,
+)
 from lily_core.domain.leads import (
     Conversation,
     Direction,
@@ -25,10 +31,12 @@ from lily_core.domain.leads import (
     Message,
     MessageKind,
     MessageStatus,
+    email_or_none,
 )
 from lily_core.domain.records import Booking, BookingStatus, ProcessedWebhook
+from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import Conflict, InvalidInput
+from lily_core.errors import Conflict
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue, TaskType
 from lily_core.ports.repositories import UnitOfWork
@@ -110,6 +118,8 @@ class HandleBookingWebhook:
     both. Every change enqueues CALENDAR_SYNC when the tenant has a calendar. A redelivery
     changes nothing (it only re-enqueues the idempotent calendar sync, in case the first
     enqueue was lost); so does a concurrent duplicate that loses the race at commit.
+    A booking without a uid (or one longer than Lily keeps), or with a time outside the
+    years bookings can have (booking_events.require_booking_time), is InvalidInput.
     """
 
     def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock) -> None:
@@ -120,8 +130,9 @@ class HandleBookingWebhook:
     ) -> BookingResult:
         if event.trigger is BookingTrigger.OTHER:
             return BookingResult(BookingOutcome.IGNORED)
-        if not event.uid:
-            raise InvalidInput("is required", field="payload.uid")
+        require_id(event.uid, field="payload.uid", limit=UID_MAX)
+        require_booking_time(event.start, field="payload.startTime")
+        require_booking_time(event.end, field="payload.endTime")
         try:
             result, effects, booking = self._apply(tenant, event)
         except Conflict:  # the same delivery, handled at the same moment elsewhere
@@ -322,7 +333,8 @@ def find_or_create_lead(
     """The booking's lead: `metadata[lead_id]` if it is a lead of this tenant, else the lead
     with the attendee's phone, else with their email, else a new lead from the attendee.
     A found lead's missing name, email and phone are filled in from the attendee."""
-    email = event.attendee_email.strip().lower() if event.attendee_email else None
+    # lower() can lengthen a string ("İ" is two characters lower-cased): checked after it
+    email = email_or_none(event.attendee_email.lower()) if event.attendee_email else None
     lead = uow.leads.get(tenant.id, event.lead_id) if event.lead_id else None
     if lead is None and event.attendee_phone:
         lead = uow.leads.get_by_phone(tenant.id, event.attendee_phone)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from lily_core.domain.leads import MessageStatus
+from lily_core.domain.leads import ERROR_CODE_MAX, PROVIDER_SID_MAX, MessageStatus
+from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
 from lily_core.ports.clock import Clock
 from lily_core.ports.repositories import UnitOfWork
@@ -25,7 +26,8 @@ _RANK = {
 class RecordDeliveryStatus:
     """Apply a provider delivery callback (sent, delivered, undelivered, failed + error
     code such as 30003-30007) to the stored message. Unknown SIDs and statuses that add
-    nothing (queued, sending...) are ignored; returns whether the message changed."""
+    nothing (queued, sending...) are ignored; returns whether the message changed. A missing
+    SID, or a SID or error code longer than Lily keeps, is InvalidInput."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow, self.clock = uow, clock
@@ -33,6 +35,9 @@ class RecordDeliveryStatus:
     def __call__(
         self, tenant: Tenant, sid: str, status: str, error_code: str | None = None
     ) -> bool:
+        require_id(sid, field="MessageSid", limit=PROVIDER_SID_MAX)
+        if error_code:
+            require_id(error_code, field="ErrorCode", limit=ERROR_CODE_MAX)
         new = _PROVIDER_STATUS.get(status.lower())
         if new is None:
             return False

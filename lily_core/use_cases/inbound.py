@@ -8,6 +8,7 @@ import attrs
 
 from lily_core.domain.compliance import Keyword, parse_keyword
 from lily_core.domain.leads import (
+    PROVIDER_SID_MAX,
     Conversation,
     Direction,
     Lead,
@@ -16,8 +17,9 @@ from lily_core.domain.leads import (
     MessageStatus,
 )
 from lily_core.domain.phone import normalize_phone
+from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import Conflict, InvalidInput
+from lily_core.errors import Conflict
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
@@ -67,7 +69,8 @@ class HandleInboundSms:
     """DESIGN §2.2.1 and §2.5: record an inbound SMS/MMS (once per MessageSid); STOP-family
     words opt the lead out at once and suppress everything still queued for it; START,
     UNSTOP and YES (after an opt-out) opt back in; HELP/INFO queues the business's help
-    reply. Anything else is for the conversation flow."""
+    reply. Anything else is for the conversation flow. A MessageSid that is missing or
+    longer than Lily keeps is InvalidInput."""
 
     def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock) -> None:
         self.uow, self.queue, self.clock = uow, queue, clock
@@ -75,8 +78,7 @@ class HandleInboundSms:
     def __call__(
         self, tenant: Tenant, sms: InboundSms, *, request_id: str | None = None
     ) -> InboundResult:
-        if not sms.message_sid:
-            raise InvalidInput("is required", field="MessageSid")
+        require_id(sms.message_sid, field="MessageSid", limit=PROVIDER_SID_MAX)
         phone = normalize_phone(sms.from_number, field="From")
         try:
             return self._handle(tenant, sms, phone, request_id)

@@ -6,10 +6,11 @@ from datetime import timedelta
 import attrs
 
 from lily_core.domain.compliance import Jitter
-from lily_core.domain.leads import Call, LeadStatus, MessageKind
+from lily_core.domain.leads import PROVIDER_SID_MAX, Call, LeadStatus, MessageKind
 from lily_core.domain.phone import normalize_phone
+from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import Conflict, InvalidInput
+from lily_core.errors import Conflict
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
@@ -49,7 +50,8 @@ class CallResult:
 class HandleVoiceCall:
     """DESIGN §2.1: forward the first leg; on a missed call, record the lead and the call
     and queue exactly one text-back (none for a repeated CallSid, a repeat caller inside
-    the tenant's dedupe window, or an opted-out caller)."""
+    the tenant's dedupe window, or an opted-out caller). A CallSid that is missing or longer
+    than Lily keeps is InvalidInput."""
 
     def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock, jitter: Jitter) -> None:
         self.uow, self.queue, self.clock, self.jitter = uow, queue, clock, jitter
@@ -57,8 +59,7 @@ class HandleVoiceCall:
     def __call__(
         self, tenant: Tenant, event: VoiceEvent, *, request_id: str | None = None
     ) -> CallResult:
-        if not event.call_sid:
-            raise InvalidInput("is required", field="CallSid")
+        require_id(event.call_sid, field="CallSid", limit=PROVIDER_SID_MAX)
         status = (event.dial_call_status or event.call_status or "").lower()
         first_leg = event.dial_call_status is None and status in FIRST_LEG_STATUSES
         if first_leg and tenant.forward_to:

@@ -55,6 +55,11 @@ def test_an_empty_secret_never_verifies() -> None:
     assert not verify_signature("", b"{}", sign("", b"{}"))
 
 
+def test_a_non_ascii_signature_header_does_not_verify() -> None:
+    # compare_digest raises TypeError on str with non-ASCII characters: never a 500
+    assert not verify_signature(SECRET, b"{}", "é" * 64)
+
+
 def test_sign_makes_what_verify_accepts_and_uppercase_hex_is_fine() -> None:
     assert verify_signature("s3cret", b"body", sign("s3cret", b"body").upper())
 
@@ -187,6 +192,10 @@ def test_offsets_are_converted_to_utc() -> None:
         (body_of({**BASE, "startTime": "2026-12-01T16:00:00"}), "payload.startTime"),
         (body_of({**BASE, "endTime": "2026-11-30T16:00:00Z"}), "payload.endTime"),
         (body_of(BASE, "BOOKING_RESCHEDULED"), "payload.rescheduleUid"),
+        (body_of({**BASE, "uid": "u" * 129}), "payload.uid"),
+        (body_of({**BASE, "rescheduleUid": "u" * 129}), "payload.rescheduleUid"),
+        (b'{"triggerEvent": "BOOKING_CREATED", "payload": ' + b"[" * 1000 + b"]" * 1000, "body"),
+        (b'{"triggerEvent": "BOOKING_CREATED", "payload": {"uid": ' + b"9" * 5000, "body"),
     ],
 )
 def test_wrong_shapes_are_invalid_input_naming_the_field(body: bytes, field: str) -> None:
@@ -194,6 +203,45 @@ def test_wrong_shapes_are_invalid_input_naming_the_field(body: bytes, field: str
         parse_booking_webhook(body)
 
     assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("startTime", "9999-12-31T23:59:59Z"),
+        ("startTime", "0001-01-01T00:00:00Z"),
+        ("startTime", "0001-01-01T00:00:00+14:00"),  # astimezone(UTC) would overflow
+        ("endTime", "9999-12-31T23:59:59-14:00"),
+        ("endTime", "2200-01-01T00:00:01Z"),
+        ("startTime", "1969-12-31T23:59:59Z"),
+    ],
+)
+def test_times_outside_1970_to_2200_are_invalid_input(key: str, raw: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_booking_webhook(body_of({**BASE, key: raw}))
+
+    assert raised.value.field == f"payload.{key}"
+
+
+def test_nuls_and_lone_surrogates_are_cleaned_out_of_every_string() -> None:
+    attendee = {"name": "Pat\x00 Customer", "email": "pat@example.com\x00",
+                "phoneNumber": "+15125550100\x00"}  # fmt: skip
+    payload = {**BASE, "uid": "bk\x00_1", "title": "Wash \ud800", "attendees": [attendee],
+               "metadata": {"lead_id": "lead\x00_1"}}  # fmt: skip
+
+    hook = parse_booking_webhook(body_of(payload))
+
+    assert (hook.uid, hook.title, hook.lead_id) == ("bk_1", "Wash \ufffd", "lead_1")
+    assert (hook.attendee_name, hook.attendee_email) == ("Pat Customer", "pat@example.com")
+    assert hook.attendee_phone == "+15125550100"
+
+
+def test_over_long_free_text_is_clipped_and_an_impossible_email_dropped() -> None:
+    attendee = {"name": "n" * 300, "email": "e" * 250 + "@example.com"}
+
+    hook = parse_booking_webhook(body_of({**BASE, "title": "t" * 600, "attendees": [attendee]}))
+
+    assert (len(hook.title), hook.attendee_name, hook.attendee_email) == (500, "n" * 200, None)
 
 
 # -- calendar event ids --------------------------------------------------------------------

@@ -257,9 +257,53 @@ def test_other_events_are_unsupported_not_malformed() -> None:
         _body(id=True),
         _body(attachments={"file_type": "image"}),
         _body(attachments=["https://c.example/1.jpg"]),
+        _body(id=2**31),  # Chatwoot's ids, and Lily's column for them, are int4
+        _body(id=0),
+        _body(conversation={"id": -1}),
+        _body(account={"id": 10**40}),
+        _body()[:-1] + b', "deep": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+        _body()[:-1] + b', "huge": ' + b"9" * 5000 + b"}",
     ],
 )
 def test_wrong_shapes_are_invalid_input(body: bytes) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_chatwoot_webhook(body)
     assert not isinstance(caught.value, UnsupportedChatwootEvent)
+
+
+def test_an_id_out_of_range_names_its_field() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_chatwoot_webhook(_body(conversation={"id": 2**31, "inbox_id": 9}))
+    assert caught.value.field == "conversation.id"
+
+
+def test_nuls_and_lone_surrogates_are_cleaned_out_of_every_string() -> None:
+    sender = {
+        "name": "Pat\x00 Customer",
+        "email": "pat@example.com",
+        "phone_number": "+1512555\x000100",
+    }
+    attachment = {"file_type": "image\x00", "data_url": "https://c.example/a\x00.jpg"}
+
+    inbound = parse_chatwoot_webhook(
+        _body(content="gutters\x00 \ud800", sender=sender, attachments=[attachment])
+    )
+
+    assert inbound.content == "gutters \ufffd"
+    assert (inbound.sender_name, inbound.sender_phone) == ("Pat Customer", "+15125550100")
+    assert inbound.photo_urls == ("https://c.example/a.jpg",)
+
+
+def test_an_over_long_name_is_clipped_and_an_impossible_email_dropped() -> None:
+    sender = {"name": "n" * 300, "email": "e" * 250 + "@example.com", "phone_number": None}
+
+    inbound = parse_chatwoot_webhook(_body(sender=sender))
+
+    assert (inbound.sender_name, inbound.sender_email) == ("n" * 200, None)
+
+
+def test_a_non_ascii_signature_header_does_not_verify() -> None:
+    secret, body, _, timestamp = _sample()
+    # compare_digest raises TypeError on str with non-ASCII characters: never a 500
+    signature = "sha256=" + "é" * 64
+    assert not verify_chatwoot_request(secret, body, signature, timestamp, None, now=int(timestamp))
