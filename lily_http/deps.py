@@ -1,12 +1,20 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request
+from loguru import logger
 from starlette.concurrency import run_in_threadpool
 
 from lily_adapters.container import Container
-from lily_core.domain.tenant import Tenant
+from lily_core.domain.tenant import Tenant, require_slug
+from lily_core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from loguru import Logger
+
+# An error message may quote what was sent: it is cut short in the answer and the log.
+_MESSAGE_MAX = 300
 
 
 def get_container(request: Request) -> Container:
@@ -24,8 +32,9 @@ RequestIdDep = Annotated[str | None, Depends(get_request_id)]
 async def find_tenant(
     container: Container, *, slug: str | None = None, phone: str | None = None
 ) -> Tenant:
-    """The tenant with this slug or business number, read off the event loop; 404 if none.
-    Webhooks call this first: the tenant's secret is what checks the signature."""
+    """The tenant with this slug or business number, read off the event loop; 404 if none
+    (a slug that cannot be one is not looked up). Webhooks call this first: the tenant's
+    secret is what checks the signature."""
 
     def lookup() -> Tenant | None:
         uow = container.uow()
@@ -34,7 +43,23 @@ async def find_tenant(
                 return uow.tenants.get_by_slug(slug)
             return uow.tenants.get_by_phone(phone) if phone else None
 
-    tenant = await run_in_threadpool(lookup)
+    tenant = await run_in_threadpool(lookup) if _plausible(slug) else None
     if tenant is None:
+        logger.bind(slug=slug and slug[:80], phone=phone).warning("webhook: no such tenant")
         raise HTTPException(404, "no such tenant")
     return tenant
+
+
+def _plausible(slug: str | None) -> bool:
+    try:
+        return slug is None or bool(require_slug(slug))
+    except InvalidInput:
+        return False
+
+
+def rejected(log: Logger, what: str, exc: InvalidInput, status: int = 400) -> HTTPException:
+    """Log one line saying why a request is refused (`what`, the field, the reason) and
+    return the HTTPException to raise for it."""
+    message = str(exc)[:_MESSAGE_MAX]
+    log.bind(field=exc.field, error=message).warning(what)
+    return HTTPException(status, message)

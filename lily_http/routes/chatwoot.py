@@ -1,9 +1,10 @@
 """Chatwoot webhook: `message_created` from a tenant's Chatwoot inbox (DESIGN §2.2.1).
 
-Find the tenant by slug (404), authenticate the request with the tenant's Chatwoot secret
-(signature headers, or the `?token=` of older Chatwoot versions) — 403 before anything is
-stored — parse, record the message, and advance the conversation. Events Lily does not act
-on answer 200 `{"status": "ignored"}` so that Chatwoot does not retry them."""
+Read the body (capped), find the tenant by slug (404), authenticate the request with the
+tenant's Chatwoot secret (signature headers, or the `?token=` of older Chatwoot versions) —
+403 before anything is stored — parse, record the message, and advance the conversation.
+Events Lily does not act on answer 200 `{"status": "ignored"}` so that Chatwoot does not
+retry them."""
 
 from __future__ import annotations
 
@@ -20,9 +21,13 @@ from lily_adapters.chatwoot import (
 from lily_core.errors import InvalidInput
 from lily_core.use_cases.chatwoot_inbound import IgnoredChatwootMessage
 from lily_core.use_cases.inbound import needs_advancing
-from lily_http.deps import ContainerDep, RequestIdDep, find_tenant
+from lily_http.bodies import read_body
+from lily_http.deps import ContainerDep, RequestIdDep, find_tenant, rejected
 
 router = APIRouter(prefix="/webhooks/chatwoot", tags=["webhooks"])
+# Chatwoot caps a message at 150,000 characters: at most ~600 KB of UTF-8 in the JSON, with
+# the conversation and contact around it. 1 MiB holds the largest message Chatwoot sends.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def ignored(reason: str) -> JSONResponse:
@@ -33,7 +38,7 @@ def ignored(reason: str) -> JSONResponse:
 async def chatwoot_webhook(
     tenant_slug: str, request: Request, container: ContainerDep, request_id: RequestIdDep
 ) -> JSONResponse:
-    body = await request.body()
+    body = await read_body(request, MAX_BODY_BYTES)
 
     tenant = await find_tenant(container, slug=tenant_slug)
     log = logger.bind(tenant=tenant.slug)
@@ -50,11 +55,12 @@ async def chatwoot_webhook(
     try:
         event = parse_chatwoot_webhook(body)
     except UnsupportedChatwootEvent as exc:
+        log.bind(reason=exc.reason).info("chatwoot event ignored")
         return ignored(exc.reason)
     except InvalidInput as exc:
-        log.bind(error=str(exc)).warning("chatwoot: malformed webhook")
-        raise HTTPException(400, str(exc)) from None
+        raise rejected(log, "chatwoot: malformed webhook", exc) from None
     if not event.is_incoming:
+        log.bind(message_type=event.message_type).info("chatwoot message ignored")
         return ignored(f"{event.message_type} message")
     try:
         result = await run_in_threadpool(

@@ -1,8 +1,9 @@
 """Twilio webhooks: voice, inbound SMS/MMS and delivery status (DESIGN §2.1, §2.5).
 
-Each request: find the tenant by its business number, check X-Twilio-Signature against
-LILY_PUBLIC_URL + path (+ query) with that tenant's auth token — 403 before anything is
-stored — then call one use case and answer TwiML."""
+Each request: read the form (capped), find the tenant by its business number, check
+X-Twilio-Signature against LILY_PUBLIC_URL + path (+ query) with that tenant's auth token —
+403 before anything is stored — then call one use case and answer TwiML. Every field is
+cleaned (NULs, lone surrogates) before a use case sees it."""
 
 from __future__ import annotations
 
@@ -19,14 +20,20 @@ from lily_adapters.twilio.webhooks import (
     missed_call_twiml,
 )
 from lily_core.domain.phone import try_normalize_phone
+from lily_core.domain.sanitize import clean_text
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput
 from lily_core.use_cases.inbound import InboundSms, needs_advancing
 from lily_core.use_cases.missed_call import CallOutcome, VoiceEvent
-from lily_http.deps import ContainerDep, RequestIdDep, find_tenant
+from lily_http.bodies import read_body
+from lily_http.deps import ContainerDep, RequestIdDep, find_tenant, rejected
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 RING_TIMEOUT_SECONDS = 20
+# Twilio's webhooks are forms of a few dozen short fields. The longest is an SMS Body of at
+# most 1,600 characters: under 20 KB even percent-encoded 4-byte characters; an MMS adds at
+# most ten media URLs. 64 KiB is three times the largest real form.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def twiml(xml: str) -> Response:
@@ -45,11 +52,13 @@ async def signed_form(
     request: Request, container: Container, number_field: str
 ) -> tuple[Tenant, FormData]:
     """The verified form and the tenant whose business number is in `number_field`."""
+    await read_body(request, MAX_BODY_BYTES)
     try:
         form = await request.form()
     except Exception:
+        logger.bind(path=request.url.path).warning("twilio: the body is not a form")
         raise HTTPException(400, "the body is not a form") from None
-    number = try_normalize_phone(str(form.get(number_field) or ""))
+    number = try_normalize_phone(_field(form, number_field))
 
     tenant = await find_tenant(container, phone=number)
     url = container.settings().public_url + request.url.path
@@ -68,8 +77,9 @@ async def signed_form(
 
 
 def _field(form: FormData, name: str) -> str | None:
+    """A form field as a use case may store it (the signature was checked on the raw one)."""
     value = form.get(name)
-    return str(value) if value is not None else None
+    return clean_text(str(value)) if value is not None else None
 
 
 @router.post("/voice")
@@ -81,15 +91,14 @@ async def voice(request: Request, container: ContainerDep, request_id: RequestId
         call_status=_field(form, "CallStatus"),
         dial_call_status=_field(form, "DialCallStatus"),
     )
+    log = logger.bind(tenant=tenant.slug, call_sid=event.call_sid[:64])
     try:
         result = await run_in_threadpool(
             container.handle_voice_call(), tenant, event, request_id=request_id
         )
     except InvalidInput as exc:
-        raise HTTPException(400, str(exc)) from None
-    logger.bind(tenant=tenant.slug, call_sid=event.call_sid, outcome=str(result.outcome)).info(
-        "voice webhook"
-    )
+        raise rejected(log, "voice webhook rejected", exc) from None
+    log.bind(outcome=str(result.outcome)).info("voice webhook")
     if result.outcome == CallOutcome.FORWARD and result.forward_to:
         action = container.settings().public_url + request.url.path
         return twiml(forward_call_twiml(result.forward_to, action, RING_TIMEOUT_SECONDS))
@@ -101,10 +110,12 @@ async def voice(request: Request, container: ContainerDep, request_id: RequestId
 @router.post("/sms")
 async def sms(request: Request, container: ContainerDep, request_id: RequestIdDep) -> Response:
     tenant, form = await signed_form(request, container, "To")
+    log = logger.bind(tenant=tenant.slug)
     try:
         count = int(_field(form, "NumMedia") or 0)
     except ValueError:
-        raise HTTPException(400, "NumMedia is not a number") from None
+        not_a_number = InvalidInput("is not a number", field="NumMedia")
+        raise rejected(log, "sms webhook rejected", not_a_number) from None
     media = [
         (url, _field(form, f"MediaContentType{i}") or "application/octet-stream")
         for i in range(min(count, 10))
@@ -122,8 +133,8 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
             container.handle_inbound_sms(), tenant, inbound, request_id=request_id
         )
     except InvalidInput as exc:
-        raise HTTPException(400, str(exc)) from None
-    logger.bind(tenant=tenant.slug, outcome=str(result.outcome)).info("sms webhook")
+        raise rejected(log, "sms webhook rejected", exc) from None
+    log.bind(outcome=str(result.outcome)).info("sms webhook")
     if needs_advancing(result) and result.lead_id and result.message_id:
         advanced = await run_in_threadpool(
             container.advance_conversation(),
@@ -132,7 +143,7 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
             result.message_id,
             request_id=request_id,
         )
-        logger.bind(tenant=tenant.slug, conversation=str(advanced.outcome)).info("conversation")
+        log.bind(conversation=str(advanced.outcome)).info("conversation")
     return twiml(empty_messaging_twiml())
 
 
@@ -141,10 +152,14 @@ async def sms_status(request: Request, container: ContainerDep) -> Response:
     tenant, form = await signed_form(request, container, "From")
     sid = _field(form, "MessageSid") or _field(form, "SmsSid")
     status = _field(form, "MessageStatus") or _field(form, "SmsStatus")
-    if not sid or not status:
-        raise HTTPException(400, "MessageSid and MessageStatus are required")
-    changed = await run_in_threadpool(
-        container.record_delivery_status(), tenant, sid, status, _field(form, "ErrorCode")
-    )
-    logger.bind(tenant=tenant.slug, sid=sid, status=status, changed=changed).info("sms status")
+    log = logger.bind(tenant=tenant.slug)
+    try:
+        if not sid or not status:
+            raise InvalidInput("MessageSid and MessageStatus are required")
+        changed = await run_in_threadpool(
+            container.record_delivery_status(), tenant, sid, status, _field(form, "ErrorCode")
+        )
+    except InvalidInput as exc:
+        raise rejected(log, "sms status rejected", exc) from None
+    log.bind(sid=sid, status=status[:32], changed=changed).info("sms status")
     return Response(status_code=204)

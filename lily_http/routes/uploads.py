@@ -17,12 +17,13 @@ from starlette.datastructures import UploadFile
 from lily_adapters.photos.local import LocalPhotoStore
 from lily_core.domain.photos import MAX_PHOTO_BYTES
 from lily_core.errors import InvalidInput
-from lily_http.deps import ContainerDep
+from lily_http.bodies import read_body
+from lily_http.deps import ContainerDep, rejected
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 
 # Room for the form fields and multipart boundaries around the largest photo allowed.
-_MAX_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024
+MAX_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024
 # Failures of the signed fields: the request is not authorized, as opposed to a bad file.
 _AUTH_FIELDS = frozenset({"signature", "expires", "key"})
 
@@ -31,19 +32,22 @@ _AUTH_FIELDS = frozenset({"signature", "expires", "key"})
 async def local_upload(key: str, request: Request, container: ContainerDep) -> JSONResponse:
     store = container.photo_store()
     if not isinstance(store, LocalPhotoStore):
+        logger.bind(key=key[:200]).warning("local upload refused: no local photo store")
         raise HTTPException(404, "uploads go to the photo bucket, not here")
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > _MAX_BODY_BYTES:
-        raise HTTPException(413, "the upload is too large")
+    await read_body(request, MAX_BODY_BYTES)
     try:
         form = await request.form()
     except Exception:
+        logger.bind(key=key[:200]).warning("local upload refused: not a multipart form")
         raise HTTPException(400, "the body is not a multipart form") from None
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("is required", field="file")
         fields = {name: value for name, value in form.items() if isinstance(value, str)}
+        if not fields.get("signature", "").isascii():
+            # what LocalPhotoStore's compare_digest would raise TypeError on
+            raise InvalidInput("the upload signature does not match", field="signature")
         _, _, max_bytes = store.verify_upload(fields, path_key=key)
         data = await upload.read(max_bytes + 1)  # one byte over is enough to refuse it
         content_type = upload.content_type or "application/octet-stream"
@@ -52,8 +56,7 @@ async def local_upload(key: str, request: Request, container: ContainerDep) -> J
         )
     except InvalidInput as exc:
         status = 403 if exc.field in _AUTH_FIELDS else 400
-        logger.bind(key=key, field=exc.field).warning("local upload refused")
-        raise HTTPException(status, str(exc)) from None
+        raise rejected(logger.bind(key=key[:200]), "local upload refused", exc, status) from None
     finally:
         await form.close()
     logger.bind(key=stored, size=len(data)).info("local upload stored")
