@@ -54,6 +54,9 @@ def run_online() -> None:
     engine = create_engine_for(_url())
     try:
         with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # a migration may take longer than a request
+                conn.exec_driver_sql("SET statement_timeout = 0")  # for the session
+                conn.commit()  # alembic leaves a transaction it did not begin uncommitted
             _configure(connection=conn, dialect_name=conn.dialect.name)
             with context.begin_transaction():
                 context.run_migrations()

@@ -31,8 +31,10 @@ def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
     worker threads). PostgreSQL and others: pooled connections checked before use, so a
     restarted database costs no failed request. PostgreSQL: the connect, statement and pool
     timeouts above; a `connect_timeout`, or a `statement_timeout` in `options`, already in
-    the URL's query wins (`?options=-c%20statement_timeout%3D0` for a long migration)."""
+    the URL's query wins (migrations lift the statement timeout themselves). Errors never
+    carry bound parameters: those are customers' numbers and texts, and errors get logged."""
     parsed = sa.make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "postgresql":
         parsed = _with_pg_timeouts(parsed)
         if "poolclass" not in kwargs:  # NullPool and StaticPool take no pool_timeout
