@@ -9,6 +9,7 @@ import click
 import typer
 from loguru import logger
 
+from lily_adapters.logs import mask_record
 from lily_adapters.settings import InvalidSettings, load_settings
 from lily_adapters.sql import migrate
 from lily_cli.common import (
@@ -160,7 +161,8 @@ def run(args: Sequence[str] | None = None) -> int:
     traceback."""
     args = list(sys.argv[1:] if args is None else args)
     logger.remove()
-    logger.add(sys.stderr, level="WARNING", format="{message}")
+    logger.configure(patcher=mask_record)  # customers' numbers masked, no local variables
+    logger.add(sys.stderr, level="WARNING", format="{message}", backtrace=False, diagnose=False)
     try:
         code = app(args, prog_name="lily", standalone_mode=False)  # typer.Exit(n) returns n
     except CLICK_ERRORS as exc:
