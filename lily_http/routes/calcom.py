@@ -14,10 +14,16 @@ from loguru import logger
 from starlette.concurrency import run_in_threadpool
 
 from lily_adapters.calcom import SIGNATURE_HEADER, parse_booking_webhook, verify_signature
-from lily_core.domain.booking_events import BookingTrigger
+from lily_core.domain.booking_events import (
+    EARLIEST_BOOKING,
+    LATEST_BOOKING,
+    UID_MAX,
+    BookingTrigger,
+)
 from lily_core.errors import InvalidInput
 from lily_http.bodies import read_body
 from lily_http.deps import ContainerDep, RequestIdDep, find_tenant, rejected
+from lily_http.openapi_shapes import WebhookAck, errors, header, json_body
 
 router = APIRouter(prefix="/webhooks/calcom", tags=["webhooks"])
 # Cal.com's booking payloads are a few kilobytes (the booking, its attendees and the
@@ -25,8 +31,52 @@ router = APIRouter(prefix="/webhooks/calcom", tags=["webhooks"])
 # unauthenticated caller make Lily hold more.
 MAX_BODY_BYTES = 1024 * 1024
 
+_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": f"between {EARLIEST_BOOKING.year} and {LATEST_BOOKING.year}",
+}
+_UID = {"type": "string", "maxLength": UID_MAX}
+BOOKING_WEBHOOK = {
+    "type": "object",
+    "required": ["triggerEvent"],
+    "properties": {
+        "triggerEvent": {
+            "type": "string",
+            "description": "BOOKING_CREATED, BOOKING_RESCHEDULED or BOOKING_CANCELLED are "
+            "acted on; any other trigger is acknowledged and ignored",
+        },
+        "payload": {
+            "type": "object",
+            "description": "Required for the three booking triggers",
+            "properties": {
+                "uid": _UID,
+                "rescheduleUid": _UID,
+                "startTime": _TIME,
+                "endTime": _TIME,
+                "title": {"type": "string"},
+                "location": {"type": "string"},
+                "attendees": {"type": "array", "items": {"type": "object"}},
+                "responses": {"type": "object"},
+                "metadata": {"type": "object", "description": "the booking link's lead_id"},
+            },
+        },
+    },
+}
 
-@router.post("/{tenant_slug}")
+
+@router.post(
+    "/{tenant_slug}",
+    response_model=None,
+    responses={
+        200: {"model": WebhookAck, "description": "Applied, or ignored"},
+        **errors(400, 403, 404, 413),
+    },
+    openapi_extra={
+        "parameters": [header(SIGNATURE_HEADER, "hex HMAC-SHA256 of the body")],
+        "requestBody": json_body(BOOKING_WEBHOOK),
+    },
+)
 async def booking_webhook(
     tenant_slug: str, request: Request, container: ContainerDep, request_id: RequestIdDep
 ) -> dict[str, Any]:

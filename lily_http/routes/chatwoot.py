@@ -18,23 +18,85 @@ from lily_adapters.chatwoot import (
     parse_chatwoot_webhook,
     verify_chatwoot_request,
 )
+from lily_core.domain.chatwoot_events import CHATWOOT_ID_MAX
 from lily_core.errors import InvalidInput
 from lily_core.use_cases.chatwoot_inbound import IgnoredChatwootMessage
 from lily_core.use_cases.inbound import needs_advancing
 from lily_http.bodies import read_body
 from lily_http.deps import ContainerDep, RequestIdDep, find_tenant, rejected
+from lily_http.openapi_shapes import WebhookAck, errors, header, json_body, query
 
 router = APIRouter(prefix="/webhooks/chatwoot", tags=["webhooks"])
 # Chatwoot caps a message at 150,000 characters: at most ~600 KB of UTF-8 in the JSON, with
 # the conversation and contact around it. 1 MiB holds the largest message Chatwoot sends.
 MAX_BODY_BYTES = 1024 * 1024
 
+_ID = {"type": "integer", "minimum": 1, "maximum": CHATWOOT_ID_MAX}
+_OBJECT_WITH_ID = {"type": "object", "required": ["id"], "properties": {"id": _ID}}
+MESSAGE_WEBHOOK = {
+    "type": "object",
+    "required": ["event"],
+    "properties": {
+        "event": {
+            "type": "string",
+            "description": "message_created is acted on; other events are ignored (200)",
+        },
+        "id": _ID,
+        "message_type": {
+            "description": "incoming (0) is acted on; outgoing, activity and template are ignored",
+            "oneOf": [{"type": "string"}, {"type": "integer"}],
+        },
+        "private": {"type": "boolean"},
+        "content": {"type": ["string", "null"]},
+        "account": _OBJECT_WITH_ID,
+        "inbox": _OBJECT_WITH_ID,
+        "conversation": {
+            "type": "object",
+            "required": ["id"],
+            "properties": {"id": _ID, "inbox_id": _ID, "meta": {"type": "object"}},
+        },
+        "sender": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "email": {"type": "string"},
+                "phone_number": {"type": "string"},
+            },
+        },
+        "attachments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"file_type": {}, "data_url": {"type": "string"}},
+            },
+        },
+    },
+}
+
 
 def ignored(reason: str) -> JSONResponse:
     return JSONResponse({"status": "ignored", "reason": reason})
 
 
-@router.post("/{tenant_slug}")
+@router.post(
+    "/{tenant_slug}",
+    responses={
+        200: {"model": WebhookAck, "description": "Recorded, or ignored"},
+        **errors(400, 403, 404, 413),
+    },
+    openapi_extra={
+        "parameters": [
+            header(
+                "X-Chatwoot-Signature",
+                "sha256=<hex HMAC-SHA256 of '{timestamp}.{body}'>",
+                required=False,
+            ),
+            header("X-Chatwoot-Timestamp", "Unix seconds; within 5 minutes", required=False),
+            query("token", "the tenant's secret, for Chatwoot versions that do not sign"),
+        ],
+        "requestBody": json_body(MESSAGE_WEBHOOK),
+    },
+)
 async def chatwoot_webhook(
     tenant_slug: str, request: Request, container: ContainerDep, request_id: RequestIdDep
 ) -> JSONResponse:

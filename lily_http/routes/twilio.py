@@ -27,6 +27,7 @@ from lily_core.use_cases.inbound import InboundSms, needs_advancing
 from lily_core.use_cases.missed_call import CallOutcome, VoiceEvent
 from lily_http.bodies import read_body
 from lily_http.deps import ContainerDep, RequestIdDep, find_tenant, rejected
+from lily_http.openapi_shapes import errors, form_body, header
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 RING_TIMEOUT_SECONDS = 20
@@ -36,8 +37,12 @@ RING_TIMEOUT_SECONDS = 20
 MAX_BODY_BYTES = 64 * 1024
 
 
-def twiml(xml: str) -> Response:
-    return Response(xml, media_type="application/xml")
+class TwiML(Response):
+    media_type = "application/xml"
+
+
+SIGNED = header("X-Twilio-Signature", "Twilio's signature of the URL and the form fields")
+ERRORS = errors(400, 403, 404, 413)
 
 
 def tenant_auth_token(container: Container, tenant: Tenant) -> str:
@@ -82,7 +87,24 @@ def _field(form: FormData, name: str) -> str | None:
     return clean_text(str(value)) if value is not None else None
 
 
-@router.post("/voice")
+@router.post(
+    "/voice",
+    response_class=TwiML,
+    responses={200: {"description": "TwiML: forward the call, hang up, or apologise"}, **ERRORS},
+    openapi_extra={
+        "parameters": [SIGNED],
+        "requestBody": form_body(
+            {
+                "CallSid": "the call (at most 64 characters)",
+                "From": "the caller",
+                "To": "the tenant's business number",
+                "CallStatus": "ringing, in-progress, no-answer, busy, ...",
+                "DialCallStatus": "the forwarded leg's outcome (on the <Dial> action)",
+            },
+            required=("CallSid", "From", "To"),
+        ),
+    },
+)
 async def voice(request: Request, container: ContainerDep, request_id: RequestIdDep) -> Response:
     tenant, form = await signed_form(request, container, "To")
     event = VoiceEvent(
@@ -101,13 +123,34 @@ async def voice(request: Request, container: ContainerDep, request_id: RequestId
     log.bind(outcome=str(result.outcome)).info("voice webhook")
     if result.outcome == CallOutcome.FORWARD and result.forward_to:
         action = container.settings().public_url + request.url.path
-        return twiml(forward_call_twiml(result.forward_to, action, RING_TIMEOUT_SECONDS))
+        return TwiML(forward_call_twiml(result.forward_to, action, RING_TIMEOUT_SECONDS))
     if result.outcome == CallOutcome.ANSWERED:
-        return twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>')
-    return twiml(missed_call_twiml(tenant.name))
+        return TwiML('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>')
+    return TwiML(missed_call_twiml(tenant.name))
 
 
-@router.post("/sms")
+@router.post(
+    "/sms",
+    response_class=TwiML,
+    responses={200: {"description": "An empty TwiML <Response>: replies go out later"}, **ERRORS},
+    openapi_extra={
+        "parameters": [SIGNED],
+        "requestBody": form_body(
+            {
+                "MessageSid": "the message (at most 64 characters; SmsSid is read without it)",
+                "SmsSid": "the older name of MessageSid",
+                "From": "the customer",
+                "To": "the tenant's business number",
+                "Body": "the text",
+                "NumMedia": "how many MediaUrlN/MediaContentTypeN pairs follow (N from 0)",
+                "MediaUrl0": "the first photo (MediaUrl1... for the others, up to 10)",
+                "MediaContentType0": "its content type",
+                "OptOutType": "STOP, START or HELP when Advanced Opt-Out recognised one",
+            },
+            required=("From", "To"),
+        ),
+    },
+)
 async def sms(request: Request, container: ContainerDep, request_id: RequestIdDep) -> Response:
     tenant, form = await signed_form(request, container, "To")
     log = logger.bind(tenant=tenant.slug)
@@ -144,10 +187,29 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
             request_id=request_id,
         )
         log.bind(conversation=str(advanced.outcome)).info("conversation")
-    return twiml(empty_messaging_twiml())
+    return TwiML(empty_messaging_twiml())
 
 
-@router.post("/sms/status")
+@router.post(
+    "/sms/status",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Recorded (or nothing to record)"}, **ERRORS},
+    openapi_extra={
+        "parameters": [SIGNED],
+        "requestBody": form_body(
+            {
+                "MessageSid": "the message Lily sent (SmsSid is read without it)",
+                "SmsSid": "the older name of MessageSid",
+                "MessageStatus": "sent, delivered, undelivered or failed (others are ignored)",
+                "SmsStatus": "the older name of MessageStatus",
+                "ErrorCode": "Twilio's error code, for undelivered and failed",
+                "From": "the tenant's business number",
+            },
+            required=("From",),
+        ),
+    },
+)
 async def sms_status(request: Request, container: ContainerDep) -> Response:
     tenant, form = await signed_form(request, container, "From")
     sid = _field(form, "MessageSid") or _field(form, "SmsSid")

@@ -19,6 +19,7 @@ from lily_core.domain.photos import MAX_PHOTO_BYTES
 from lily_core.errors import InvalidInput
 from lily_http.bodies import read_body
 from lily_http.deps import ContainerDep, rejected
+from lily_http.openapi_shapes import errors
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 
@@ -26,9 +27,38 @@ router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 MAX_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024
 # Failures of the signed fields: the request is not authorized, as opposed to a bad file.
 _AUTH_FIELDS = frozenset({"signature", "expires", "key"})
+_SIGNED_FIELD = {"type": "string", "description": "as the presigned upload gave it"}
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["key", "content_type", "max_bytes", "expires", "signature", "file"],
+    "properties": {
+        **{name: _SIGNED_FIELD for name in ("key", "content_type", "max_bytes", "expires")},
+        "signature": {"type": "string", "description": "the presigned upload's signature"},
+        "file": {"type": "string", "format": "binary", "description": "the photo"},
+    },
+}
+_STORED = {
+    "type": "object",
+    "required": ["key"],
+    "properties": {"key": {"type": "string", "description": "where the photo is stored"}},
+}
 
 
-@router.post("/local/{key:path}", status_code=201)
+@router.post(
+    "/local/{key:path}",
+    status_code=201,
+    response_class=JSONResponse,
+    responses={
+        201: {"description": "Stored", "content": {"application/json": {"schema": _STORED}}},
+        **errors(400, 403, 404, 413),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": UPLOAD_FORM}},
+        }
+    },
+)
 async def local_upload(key: str, request: Request, container: ContainerDep) -> JSONResponse:
     store = container.photo_store()
     if not isinstance(store, LocalPhotoStore):
