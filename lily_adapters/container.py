@@ -32,7 +32,7 @@ from lily_core.domain.compliance import Jitter
 from lily_core.ports.clock import Clock
 from lily_core.ports.providers import Calendar, ChatwootClient, PhotoStore, SmsSender
 from lily_core.ports.queue import JitterQueue
-from lily_core.use_cases.access import AddUser, CreateApiKey
+from lily_core.use_cases.access import AddUser, AuthenticateApiKey, CreateApiKey
 from lily_core.use_cases.bookings import HandleBookingWebhook
 from lily_core.use_cases.calendar_sync import SyncCalendar
 from lily_core.use_cases.chatwoot_inbound import HandleChatwootMessage
@@ -187,6 +187,9 @@ class Container(containers.DeclarativeContainer):
     preview_quote = providers.Factory(PreviewQuote, uow=uow)
     add_user = providers.Factory(AddUser, uow=uow, clock=clock)
     create_api_key = providers.Factory(CreateApiKey, uow=uow, clock=clock)
+
+    # use cases: the dashboard API
+    authenticate_api_key = providers.Factory(AuthenticateApiKey, uow=uow)
 
     # use cases: webhooks
     handle_voice_call = providers.Factory(HandleVoiceCall, uow, queue, clock, jitter)

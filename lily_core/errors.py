@@ -5,6 +5,9 @@ LilyError
  │    └── PriceBookInvalid   a price book that does not validate (field path or line)
  ├── NotFound                no such thing for this tenant (another tenant's id is not found)
  ├── Conflict                a uniqueness rule would be broken (slug, phone number)
+ ├── Unauthenticated         no credentials, or ones that are wrong, expired or revoked
+ ├── Forbidden               the caller's role may not do this
+ ├── RateLimited             too many attempts; `retry_after` seconds until the next
  └── DeliveryError           an outbound call to a provider failed
       ├── PermanentDeliveryError   retrying cannot help (bad number, 4xx); dead-letter it
       │    └── RecipientOptedOut   the carrier says the recipient opted out (Twilio 21610)
@@ -16,13 +19,16 @@ from __future__ import annotations
 __all__ = [
     "Conflict",
     "DeliveryError",
+    "Forbidden",
     "InvalidInput",
     "LilyError",
     "NotFound",
     "PermanentDeliveryError",
     "PriceBookInvalid",
+    "RateLimited",
     "RecipientOptedOut",
     "TransientDeliveryError",
+    "Unauthenticated",
 ]
 
 
@@ -49,6 +55,23 @@ class NotFound(LilyError):
 
 class Conflict(LilyError):
     """The change would break a uniqueness rule."""
+
+
+class Unauthenticated(LilyError):
+    """The caller is not known: no credentials, or wrong, expired or revoked ones. The
+    message never says which, so that it tells an attacker nothing."""
+
+
+class Forbidden(LilyError):
+    """The caller is known, but its role may not do this."""
+
+
+class RateLimited(LilyError):
+    """Too many attempts; the next may come in `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class DeliveryError(LilyError):

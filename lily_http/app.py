@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from prometheus_client import Counter, Histogram
@@ -15,6 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from lily_adapters.container import Container
+from lily_core.errors import LilyError
+from lily_http.api import api_router
+from lily_http.api.errors import lily_error, validation_error
 from lily_http.docs import add_docs
 from lily_http.routes import calcom, chatwoot, ops, twilio, uploads
 
@@ -38,12 +42,15 @@ def create_app(container: Container) -> FastAPI:
     app.middleware("http")(_edges)
     app.exception_handler(StarletteHTTPException)(_http_error)
     app.exception_handler(Exception)(_internal_error)
+    app.exception_handler(LilyError)(lily_error)
+    app.exception_handler(RequestValidationError)(validation_error)
 
     app.include_router(twilio.router)
     app.include_router(calcom.router)
     app.include_router(chatwoot.router)
     app.include_router(uploads.router)
     app.include_router(ops.router)
+    app.include_router(api_router)
     add_docs(app)
 
     return app

@@ -7,8 +7,9 @@ import hmac
 import re
 import secrets
 
+from lily_core.domain.principal import Principal, Role
 from lily_core.domain.records import ApiKey, User
-from lily_core.errors import Conflict, InvalidInput
+from lily_core.errors import Conflict, InvalidInput, Unauthenticated
 from lily_core.ports.clock import Clock
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.tenants import find_tenant
@@ -89,3 +90,19 @@ class CreateApiKey:
             self.uow.api_keys.add(key)
             self.uow.commit()
         return key, token
+
+
+class AuthenticateApiKey:
+    """The Principal a tenant API key stands for (an owner), or Unauthenticated for a key
+    that is unknown or revoked."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def __call__(self, token: str) -> Principal:
+        with self.uow:
+            key = self.uow.api_keys.get_by_hash(hash_api_key(token))
+            tenant = self.uow.tenants.get(key.tenant_id) if key else None
+        if key is None or key.revoked_at is not None or tenant is None:
+            raise Unauthenticated("invalid or expired token")
+        return Principal(tenant=tenant, role=Role.OWNER, api_key=key)
