@@ -146,9 +146,17 @@ leads = sa.Table(
     sa.Column("last_review_request_at", UtcDateTime),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("first_contact_at", UtcDateTime),
+    # the dashboard: an owner taking over pauses Lily's automated texts to this lead
+    sa.Column("automations_paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_activity_at", UtcDateTime),  # the newest message in or out
+    sa.Column("last_inbound_at", UtcDateTime),  # the newest message from the lead
+    sa.Column("last_read_at", UtcDateTime),  # when the owner last read the conversation
     sa.UniqueConstraint("tenant_id", "phone"),  # also the lead-by-phone index
     sa.Index(None, "tenant_id", "created_at"),
     sa.Index(None, "tenant_id", "email"),
+    # the dashboard's lists: newest activity first, all or by status (keyset on id)
+    sa.Index("ix_leads_tenant_activity", "tenant_id", "last_activity_at", "id"),
+    sa.Index("ix_leads_tenant_status_activity", "tenant_id", "status", "last_activity_at", "id"),
 )
 
 conversations = sa.Table(
@@ -212,6 +220,7 @@ calls = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "call_sid"),
     sa.Index(None, "tenant_id", "lead_id", "created_at"),
+    sa.Index("ix_calls_tenant_created", "tenant_id", "created_at"),  # stats
 )
 
 quotes = sa.Table(
@@ -254,6 +263,18 @@ bookings = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "calcom_uid"),
     sa.Index(None, "tenant_id", "created_at"),
+    sa.Index("ix_bookings_tenant_start", "tenant_id", "start_at", "id"),  # soonest first
+)
+
+# Failed dashboard sign-ins, counted per key ("email:..." or "ip:...") in a fixed window,
+# where no Redis is configured: shared by every API process through the database.
+signin_failures = sa.Table(
+    "signin_failures",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_started_at", UtcDateTime, nullable=False),
+    sa.Column("blocked_until", UtcDateTime),
 )
 
 subscriptions = sa.Table(

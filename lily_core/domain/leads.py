@@ -85,6 +85,10 @@ class Lead:
     last_review_request_at: datetime | None = None
     created_at: datetime
     first_contact_at: datetime | None = None  # first outbound message, for speed-to-lead
+    automations_paused: bool = False  # the owner took over: Lily sends nothing automated
+    last_activity_at: datetime | None = None  # the newest message in or out
+    last_inbound_at: datetime | None = None  # the newest message from the lead
+    last_read_at: datetime | None = None  # when the owner last read the conversation
 
 
 @attrs.define(slots=False, eq=False, kw_only=True)
