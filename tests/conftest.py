@@ -26,6 +26,15 @@ LOCAL_POSTGRES_URLS = (
 LOCAL_REDIS = "redis://127.0.0.1:6379"
 
 
+@pytest.fixture(autouse=True)
+def _plain_loguru() -> None:
+    """Each test starts with loguru unpatched: `configure_logging` and the CLI's `run()`
+    install the masking patcher process-wide, which would leak into the tests after them."""
+    from loguru import logger
+
+    logger.configure(patcher=lambda record: None)  # None would leave the patcher as it is
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--sqlite-only",
