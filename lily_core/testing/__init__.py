@@ -1,6 +1,7 @@
 """In-memory doubles of every port, shipped with the core (as httpx ships MockTransport),
 for unit tests here and in any code built on Lily."""
 
+from lily_core.testing.auth import FakePasswordHasher, FakeTokenSigner, InMemorySignInThrottle
 from lily_core.testing.fakes import (
     FakeCalendar,
     FakeChatwootClient,
@@ -19,11 +20,14 @@ __all__ = [
     "FakeChatwootClient",
     "FakeClock",
     "FakeMediaFetcher",
+    "FakePasswordHasher",
     "FakePaymentGateway",
     "FakeSmsSender",
+    "FakeTokenSigner",
     "InMemoryDatabase",
     "InMemoryJitterQueue",
     "InMemoryPhotoStore",
+    "InMemorySignInThrottle",
     "InMemoryUnitOfWork",
     "SentMessage",
 ]
