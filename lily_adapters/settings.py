@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "pretty"] = "json"
     log_level: LogLevel = "INFO"
     secret_key: SecretStr | None = None  # signs local upload URLs; generated into data_dir if unset
+    user_token_minutes: int = Field(720, ge=1, le=30 * 24 * 60)  # a user token's lifetime
 
     @field_validator("log_level", mode="before")
     @classmethod
