@@ -144,6 +144,7 @@ def _code(status: int) -> str:
         404: "not_found",
         405: "method_not_allowed",
         409: "conflict",
+        413: "too_large",
         422: "invalid",
         429: "rate_limited",
     }.get(status, "error")

@@ -21,7 +21,25 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+_READINESS = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "Ready", "content": {"application/json": {"schema": _READINESS}}},
+        503: {
+            "description": "Not ready: `checks` says what is unreachable or not migrated",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """The database and the queue answer, each within a short deadline: 200, or 503 naming
     what is not ready ("unreachable", "not migrated"). The reasons go to the log."""
