@@ -4,6 +4,11 @@ Uploads straight from a browser are "presigned" the way S3 does it, with an HMAC
 credentials: `presign_upload` signs the key, content type, size limit and expiry, and the HTTP
 route that receives `POST {public_url}/api/v1/uploads/local/{key}` calls `accept_upload` (or
 `verify_upload`) with the form fields, which refuses anything forged, altered or expired.
+
+Links to read a photo are signed the same way: `url_for` gives
+`{public_url}/api/v1/media/{key}?expires=...&signature=...`, and the route serving it calls
+`open_link`. A link's signature covers ("get", key, expires), a list of another length than
+an upload's, so neither can stand for the other.
 """
 
 from __future__ import annotations
@@ -78,6 +83,12 @@ class LocalPhotoStore(PhotoStore):
         fields["signature"] = self._sign(fields)
         return PresignedUpload(f"{self.public_url}/api/v1/uploads/local/{key}", fields, key)
 
+    def url_for(self, key: str, *, expires_seconds: int) -> str:
+        require_photo_key(key)
+        expires = str(int(self._clock.now().timestamp()) + expires_seconds)
+        signature = self._sign_link(key, expires)
+        return f"{self.public_url}/api/v1/media/{key}?expires={expires}&signature={signature}"
+
     # -- beyond the port ---------------------------------------------------------------------
 
     def content_type(self, key: str) -> str:
@@ -128,7 +139,23 @@ class LocalPhotoStore(PhotoStore):
         self.put(key, data, signed_type)
         return key
 
+    def open_link(self, key: str, expires: str, signature: str) -> tuple[bytes, str]:
+        """The photo and content type a `url_for` link points to. Raise InvalidInput (field
+        `signature` or `expires`) for a forged, altered or expired link, NotFound if the
+        photo is gone."""
+        if not (signature.isascii() and expires.isascii()) or not hmac.compare_digest(
+            self._sign_link(key, expires), signature
+        ):
+            raise InvalidInput("the link signature does not match", field="signature")
+        if not expires.isdigit() or self._clock.now().timestamp() > int(expires):
+            raise InvalidInput("the link has expired", field="expires")
+        return self.get(key), self.content_type(key)
+
     # -- internals ---------------------------------------------------------------------------
+
+    def _sign_link(self, key: str, expires: str) -> str:
+        message = json.dumps(["get", key, expires])
+        return hmac.new(self._signing_key, message.encode(), hashlib.sha256).hexdigest()
 
     def _sign(self, fields: dict[str, str]) -> str:
         # A JSON list is an unambiguous encoding whatever characters the values hold.

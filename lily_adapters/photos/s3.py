@@ -100,6 +100,17 @@ class S3PhotoStore(PhotoStore):
         fields = {str(name): str(value) for name, value in presigned["fields"].items()}
         return PresignedUpload(str(presigned["url"]), fields, key)
 
+    def url_for(self, key: str, *, expires_seconds: int) -> str:
+        """A presigned GET of the object (signed locally, no request made)."""
+        require_photo_key(key)
+        return str(
+            self._client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": key},
+                ExpiresIn=expires_seconds,
+            )
+        )
+
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))

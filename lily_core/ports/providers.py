@@ -88,6 +88,11 @@ class PhotoStore(Protocol):
         """A form a browser can POST the file to directly."""
         ...
 
+    def url_for(self, key: str, *, expires_seconds: int) -> str:
+        """A link that fetches the photo under `key` without other credentials, for
+        `expires_seconds`. Made without asking the store whether the photo exists."""
+        ...
+
 
 @attrs.frozen
 class FetchedMedia:

@@ -97,6 +97,9 @@ class InMemoryPhotoStore:
     ) -> PresignedUpload:
         return PresignedUpload(f"memory://{key}", {"Content-Type": content_type}, key)
 
+    def url_for(self, key: str, *, expires_seconds: int) -> str:
+        return f"memory://{key}?expires_in={expires_seconds}"
+
 
 class FakeMediaFetcher:
     """Serves `media[url]`; an unknown URL is a permanent failure, like a 404."""
