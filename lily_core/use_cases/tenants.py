@@ -1,4 +1,5 @@
-"""Onboarding a tenant and changing its settings."""
+"""Onboarding a tenant and changing its settings: by slug for the CLI, for the caller's
+tenant for the dashboard API (which shows whether a secret is set, never the secret)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from phonenumbers import timezone as phone_timezones
 
 from lily_core.domain.geo import lookup_zip, require_timezone, require_zip
 from lily_core.domain.phone import normalize_business_phone
+from lily_core.domain.principal import Principal
+from lily_core.domain.sanitize import clean_text
 from lily_core.domain.tenant import (
     QuietHours,
     Tenant,
@@ -107,6 +110,13 @@ def _url(value: str, field: str) -> str:
     value = value.strip()
     if not value.startswith(("https://", "http://")):
         raise InvalidInput(f"{value!r} is not an http(s) URL", field=field)
+    return _at_most(500, value, field)
+
+
+def _at_most(limit: int, value: str, field: str) -> str:
+    # the width of the setting's column: longer would fail in the database, not here
+    if len(value) > limit:
+        raise InvalidInput(f"is longer than {limit} characters", field=field)
     return value
 
 
@@ -143,6 +153,10 @@ def _text(raw: str, field: str) -> str:
     return raw.strip()
 
 
+def _text_upto(limit: int) -> Callable[[str, str], str]:
+    return lambda raw, field: _at_most(limit, _text(raw, field), field)
+
+
 def _template(raw: str, field: str) -> str:
     text = _text(raw, field)
     if len(text) > 640:
@@ -152,14 +166,14 @@ def _template(raw: str, field: str) -> str:
 
 # setting name -> how a raw string becomes its value (raising InvalidInput naming the field)
 _SETTINGS: dict[str, Callable[[str, str], Any]] = {
-    "name": _text,
+    "name": _text_upto(200),
     "forward_to": _optional(lambda raw, field: normalize_business_phone(raw, field=field)),
     "booking_url": _optional(_url),
     "review_url": _optional(_url),
     "timezone": lambda raw, field: require_timezone(raw.strip(), field=field),
     "zip": _optional(lambda raw, field: require_zip(raw, field=field)),
-    "calcom_secret": _text,
-    "google_calendar_id": _optional(_text),
+    "calcom_secret": _text_upto(128),
+    "google_calendar_id": _optional(_text_upto(255)),
     "quiet_hours": lambda raw, field: QuietHours.parse(raw, field=field),
     "strict_quiet_hours": _bool,
     "missed_call_template": _template,
@@ -169,36 +183,104 @@ _SETTINGS: dict[str, Callable[[str, str], Any]] = {
     "review_cooldown_days": _int_in(0, 3650),
     "chatwoot_account_id": _optional(_int_in(1, 2**31 - 1)),
     "chatwoot_inbox_id": _optional(_int_in(1, 2**31 - 1)),
-    "chatwoot_secret": _optional(_text),
-    "twilio_account_sid": _optional(_text),
-    "twilio_auth_token": _optional(_text),
+    "chatwoot_secret": _optional(_text_upto(128)),
+    "twilio_account_sid": _optional(_text_upto(64)),
+    "twilio_auth_token": _optional(_text_upto(128)),
     "automations_paused": _bool,
 }
 
 UPDATABLE_SETTINGS = frozenset(_SETTINGS)
+# Settings that are never shown back, only whether they are set.
+SECRET_SETTINGS = ("calcom_secret", "chatwoot_secret", "twilio_auth_token")
+
+
+def _raw(value: object) -> str:
+    """A setting's value as the command line types it: null (from JSON) clears an optional
+    setting, booleans read true/false; NULs and lone surrogates are dropped (clean_text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return clean_text(str(value))
+
+
+def _validated(changes: Mapping[str, object]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - UPDATABLE_SETTINGS)
+    if unknown:
+        raise InvalidInput("is not a tenant setting", field=unknown[0])
+    values = {name: _SETTINGS[name](_raw(raw), name) for name, raw in changes.items()}
+    if ("twilio_account_sid" in values) != ("twilio_auth_token" in values):
+        raise InvalidInput(
+            "set the Twilio account SID and auth token together", field="twilio_auth_token"
+        )
+    return values
+
+
+def _apply(tenant: Tenant, values: Mapping[str, Any]) -> None:
+    if "forward_to" in values:
+        _check_no_call_loop(values["forward_to"], tenant.phone)
+    for name, value in values.items():
+        setattr(tenant, name, value)
 
 
 class UpdateTenant:
     """Change some of a tenant's settings, given as raw strings (as typed on the command
-    line or sent as JSON); every value is validated before anything is written."""
+    line) or JSON values (null clears an optional setting); every value is validated before
+    anything is written."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
 
-    def __call__(self, slug: str, changes: Mapping[str, str]) -> Tenant:
-        unknown = sorted(set(changes) - UPDATABLE_SETTINGS)
-        if unknown:
-            raise InvalidInput("is not a tenant setting", field=unknown[0])
-        values = {name: _SETTINGS[name](str(raw), name) for name, raw in changes.items()}
-        if ("twilio_account_sid" in values) != ("twilio_auth_token" in values):
-            raise InvalidInput(
-                "set the Twilio account SID and auth token together", field="twilio_auth_token"
-            )
+    def __call__(self, slug: str, changes: Mapping[str, object]) -> Tenant:
+        values = _validated(changes)
         with self.uow:
             tenant = find_tenant(self.uow, slug)
-            if "forward_to" in values:
-                _check_no_call_loop(values["forward_to"], tenant.phone)
-            for name, value in values.items():
-                setattr(tenant, name, value)
+            _apply(tenant, values)
             self.uow.commit()
         return tenant
+
+
+def tenant_settings(tenant: Tenant) -> dict[str, Any]:
+    """The tenant as the dashboard shows it: id, slug, business number and every setting
+    UpdateTenant takes, except that each secret is replaced by whether it is set
+    (`calcom_secret_set`...)."""
+    view: dict[str, Any] = {"id": tenant.id, "slug": tenant.slug, "phone": tenant.phone}
+    view.update((name, getattr(tenant, name)) for name in _SETTINGS if name not in SECRET_SETTINGS)
+    view["quiet_hours"] = str(tenant.quiet_hours)
+    view.update((f"{name}_set", bool(getattr(tenant, name))) for name in SECRET_SETTINGS)
+    return view
+
+
+def _own_tenant(uow: UnitOfWork, principal: Principal) -> Tenant:
+    tenant = uow.tenants.get(principal.tenant.id)
+    if tenant is None:  # deleted since the caller authenticated
+        raise NotFound("no such tenant")
+    return tenant
+
+
+class GetTenantSettings:
+    """The caller's tenant's settings (`tenant_settings`), read afresh."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def __call__(self, principal: Principal) -> dict[str, Any]:
+        with self.uow:
+            return tenant_settings(_own_tenant(self.uow, principal))
+
+
+class UpdateTenantSettings:
+    """UpdateTenant for the caller's tenant; owners only (Forbidden otherwise). Answers the
+    settings as GetTenantSettings does."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def __call__(self, principal: Principal, changes: Mapping[str, object]) -> dict[str, Any]:
+        principal.require_owner()
+        values = _validated(changes)
+        with self.uow:
+            tenant = _own_tenant(self.uow, principal)
+            _apply(tenant, values)
+            self.uow.commit()
+        return tenant_settings(tenant)
