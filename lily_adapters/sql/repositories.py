@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from lily_adapters.sql import tables as t
+from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import (
     Call,
     Conversation,
@@ -25,9 +26,17 @@ from lily_core.domain.leads import (
 )
 from lily_core.domain.pagination import Cursor, Page
 from lily_core.domain.pricebook import PriceBookVersion
-from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
+from lily_core.domain.records import (
+    ApiKey,
+    Booking,
+    BookingStatus,
+    ProcessedWebhook,
+    Quote,
+    Subscription,
+    User,
+)
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import Conflict
+from lily_core.errors import Conflict, InvalidInput
 from lily_core.ports import repositories as ports
 
 E = TypeVar("E")
@@ -200,6 +209,58 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
             )
         return self._newest_first(stmt, limit, after)
 
+    def list_by_activity(
+        self,
+        tenant_id: str,
+        *,
+        status: LeadStatus | None = None,
+        search: LeadSearch | None = None,
+        opted_out: bool | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Lead]:
+        """Two keyset queries, each an index range scan of ix_leads_tenant_activity (or
+        ix_leads_tenant_status_activity with a status): the leads with activity, then --
+        once those run out -- the ones without. One query ordered NULLS LAST could not
+        walk PostgreSQL's ascending index backwards (that order has NULLS FIRST). The id
+        is compared without the bytewise collation `_ordered_id` asks for, so the index
+        keeps the order: ids are hex UUIDs, which every collation orders bytewise."""
+        c = t.leads.c
+        stmt = sa.select(Lead).where(c.tenant_id == tenant_id)
+        if status is not None:
+            stmt = stmt.where(c.status == status)
+        if opted_out is not None:
+            stmt = stmt.where(c.opted_out.is_(opted_out))
+        if search is not None:
+            # Substring, not pattern: autoescape makes % and _ in the search literal.
+            matches = [
+                sa.func.lower(c.name).contains(search.text, autoescape=True),
+                sa.func.lower(c.email).contains(search.text, autoescape=True),
+            ]
+            if search.digits:  # E.164 is "+" and digits: the digits are a substring
+                matches.append(c.phone.contains(search.digits, autoescape=True))
+            stmt = stmt.where(sa.or_(*matches))
+        at = c.last_activity_at
+        rows: builtins.list[Lead] = []
+        if after is None or after.key is not None:
+            active = stmt.where(at.is_not(None))
+            if after is not None:
+                active = active.where(sa.tuple_(at, c.id) < (after.key, after.id))
+            rows = self._all(active.order_by(at.desc(), c.id.desc()).limit(limit + 1))
+        if len(rows) <= limit:
+            idle = stmt.where(at.is_(None))
+            if after is not None and after.key is None:
+                idle = idle.where(c.id < after.id)
+            rows += self._all(idle.order_by(c.id.desc()).limit(limit + 1 - len(rows)))
+        page, more = rows[:limit], len(rows) > limit
+        cursor = Cursor(page[-1].last_activity_at, page[-1].id).encode() if more else None
+        return Page(page, cursor)
+
+    def locate(self, lead_id: str) -> Lead | None:
+        session = self._session()
+        with integrity_as_conflict(session):
+            return session.get(Lead, lead_id)
+
 
 class SqlConversationRepository(_SqlRepository[Conversation], ports.ConversationRepository):
     table = t.conversations
@@ -231,11 +292,31 @@ class SqlMessageRepository(_SqlRepository[Message], ports.MessageRepository):
         return self._one(sa.select(Message).where(c.tenant_id == tenant_id, c.provider_sid == sid))
 
     def list_for_lead(
-        self, tenant_id: str, lead_id: str, *, limit: int = 50, after: Cursor | None = None
+        self,
+        tenant_id: str,
+        lead_id: str,
+        *,
+        limit: int = 50,
+        after: Cursor | None = None,
+        oldest_first: bool = False,
     ) -> Page[Message]:
         c = t.messages.c
         stmt = sa.select(Message).where(c.tenant_id == tenant_id, c.lead_id == lead_id)
-        return self._newest_first(stmt, limit, after)
+        if not oldest_first:
+            return self._newest_first(stmt, limit, after)
+        # At one instant, what the lead sent comes before what answered it (an inbound HELP
+        # and its reply are recorded together): the order is (created_at, direction, id),
+        # and the direction of the cursor's message is read back.
+        order = (c.created_at, c.direction, self._ordered_id())
+        if after is not None:
+            anchor = self.get(tenant_id, after.id)
+            if anchor is None or anchor.lead_id != lead_id:
+                raise InvalidInput("not a valid cursor", field="cursor")
+            stmt = stmt.where(sa.tuple_(*order) > (anchor.created_at, anchor.direction, anchor.id))
+        rows = self._all(stmt.order_by(*order).limit(limit + 1))
+        page, more = rows[:limit], len(rows) > limit
+        cursor = Cursor(page[-1].created_at, page[-1].id).encode() if more else None
+        return Page(page, cursor)
 
     def list_queued(self, *, created_before: datetime, limit: int = 500) -> builtins.list[Message]:
         c = t.messages.c
@@ -311,6 +392,38 @@ class SqlBookingRepository(_SqlRepository[Booking], ports.BookingRepository):
         stmt = sa.select(Booking).where(t.bookings.c.tenant_id == tenant_id)
         return self._newest_first(stmt, limit, after)
 
+    def list_by_start(
+        self,
+        tenant_id: str,
+        *,
+        status: BookingStatus | None = None,
+        start_from: datetime | None = None,
+        start_before: datetime | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Booking]:
+        # Served by ix_bookings_tenant_start (tenant_id, start_at, id).
+        c, ident = t.bookings.c, self._ordered_id()
+        stmt = sa.select(Booking).where(c.tenant_id == tenant_id)
+        if status is not None:
+            stmt = stmt.where(c.status == status)
+        if start_from is not None:
+            stmt = stmt.where(c.start_at >= start_from)
+        if start_before is not None:
+            stmt = stmt.where(c.start_at < start_before)
+        if after is not None:
+            stmt = stmt.where(
+                sa.or_(
+                    c.start_at > after.created_at,
+                    sa.and_(c.start_at == after.created_at, ident > after.id),
+                )
+            )
+        rows = self._all(stmt.order_by(c.start_at, ident).limit(limit + 1))
+        page = rows[:limit]
+        more = len(rows) > limit
+        cursor = Cursor(page[-1].start_at, page[-1].id).encode() if more and page else None
+        return Page(page, cursor)
+
 
 class SqlSubscriptionRepository(_SqlRepository[Subscription], ports.SubscriptionRepository):
     table = t.subscriptions
@@ -342,6 +455,14 @@ class SqlPriceBookRepository(_SqlRepository[PriceBookVersion], ports.PriceBookRe
         c = t.pricebooks.c
         stmt = sa.select(c.version).where(c.tenant_id == tenant_id).order_by(c.version)
         return self._scalars(stmt)
+
+    def history(self, tenant_id: str) -> builtins.list[tuple[int, datetime]]:
+        c = t.pricebooks.c
+        stmt = sa.select(c.version, c.created_at).where(c.tenant_id == tenant_id)
+        session = self._session()
+        with integrity_as_conflict(session):
+            rows = session.execute(stmt.order_by(c.version.desc())).all()
+        return [(version, created_at) for version, created_at in rows]
 
 
 class SqlWebhookRepository(_SqlRepository[ProcessedWebhook], ports.WebhookRepository):

@@ -14,13 +14,25 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Cursor:
-    """Position after the last item of a page, for lists ordered newest first."""
+    """Where a keyset-paginated list resumes: the sort key and id of the last item shown.
+    Lists ordered by creation use the item's `created_at`; the dashboard's leads list uses
+    `last_activity_at`, which is None for a lead with no messages yet (those come last).
+    Clients see it only encoded, as an opaque string."""
 
-    created_at: datetime
+    key: datetime | None
     id: str
 
+    @property
+    def created_at(self) -> datetime:
+        """The key of a list ordered by creation, which is never None (InvalidInput, 422,
+        for a cursor made by a list whose key may be: it cannot be for this list)."""
+        if self.key is None:
+            raise InvalidInput("not a valid cursor", field="cursor")
+        return self.key
+
     def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        stamp = self.key.isoformat() if self.key is not None else ""
+        raw = f"{stamp}|{self.id}".encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
@@ -28,9 +40,13 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             stamp, ident = raw.split("|", 1)
-            return cls(datetime.fromisoformat(stamp), ident)
+            key = datetime.fromisoformat(stamp) if stamp else None
         except (ValueError, binascii.Error, UnicodeDecodeError):
             raise InvalidInput("not a valid cursor", field="cursor") from None
+        # an id is letters and digits: anything else cannot be one (nor reach a query)
+        if not (ident.isascii() and ident.isalnum()) or (key is not None and key.tzinfo is None):
+            raise InvalidInput("not a valid cursor", field="cursor")
+        return cls(key, ident)
 
 
 @attrs.frozen

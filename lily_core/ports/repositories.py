@@ -7,12 +7,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import Call, Conversation, Lead, LeadStatus, Message
 from lily_core.domain.pagination import Cursor, Page
 from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.records import (
     ApiKey,
     Booking,
+    BookingStatus,
     ProcessedWebhook,
     Quote,
     Subscription,
@@ -58,6 +60,26 @@ class LeadRepository(Protocol):
         """Newest first; `search` matches name or phone, case-insensitively."""
         ...
 
+    def list_by_activity(
+        self,
+        tenant_id: str,
+        *,
+        status: LeadStatus | None = None,
+        search: LeadSearch | None = None,
+        opted_out: bool | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Lead]:
+        """The dashboard's list: newest `last_activity_at` first, then leads with no
+        activity yet (newest id first); keyset-paginated on (last_activity_at, id), so a
+        lead added while the pages are walked is never shown twice nor shifts the others."""
+        ...
+
+    def locate(self, lead_id: str) -> Lead | None:
+        """The lead with this id in whichever tenant: for the operator's CLI only (the
+        dashboard always asks through `get`, with the caller's tenant)."""
+        ...
+
 
 class ConversationRepository(Protocol):
     def add(self, conversation: Conversation) -> None: ...
@@ -71,8 +93,20 @@ class MessageRepository(Protocol):
     def get(self, tenant_id: str, message_id: str) -> Message | None: ...
     def get_by_provider_sid(self, tenant_id: str, sid: str) -> Message | None: ...
     def list_for_lead(
-        self, tenant_id: str, lead_id: str, *, limit: int = 50, after: Cursor | None = None
-    ) -> Page[Message]: ...
+        self,
+        tenant_id: str,
+        lead_id: str,
+        *,
+        limit: int = 50,
+        after: Cursor | None = None,
+        oldest_first: bool = False,
+    ) -> Page[Message]:
+        """The lead's messages by (created_at, id), newest first; or `oldest_first`, by
+        (created_at, direction, id): at one instant what the lead sent comes before what
+        answered it. An `oldest_first` cursor names a message of this lead (InvalidInput
+        else)."""
+        ...
+
     def list_queued(self, *, created_before: datetime, limit: int = 500) -> list[Message]:
         """Outbound messages still QUEUED, all tenants, oldest first (for the reconciler)."""
         ...
@@ -108,6 +142,21 @@ class BookingRepository(Protocol):
         self, tenant_id: str, *, limit: int = 50, after: Cursor | None = None
     ) -> Page[Booking]: ...
 
+    def list_by_start(
+        self,
+        tenant_id: str,
+        *,
+        status: BookingStatus | None = None,
+        start_from: datetime | None = None,
+        start_before: datetime | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Booking]:
+        """The dashboard's list: soonest `start_at` first (then id), those starting in
+        [start_from, start_before) with this status; keyset-paginated on (start_at, id), the
+        cursor carrying the last item's start_at."""
+        ...
+
 
 class SubscriptionRepository(Protocol):
     def add(self, subscription: Subscription) -> None: ...
@@ -123,6 +172,9 @@ class PriceBookRepository(Protocol):
 
     def get_version(self, tenant_id: str, version: int) -> PriceBookVersion | None: ...
     def list_versions(self, tenant_id: str) -> list[int]: ...
+    def history(self, tenant_id: str) -> list[tuple[int, datetime]]:
+        """(version, created_at) of every version, newest first."""
+        ...
 
 
 class WebhookRepository(Protocol):

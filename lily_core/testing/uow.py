@@ -3,10 +3,11 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import (
     Call,
     Conversation,
@@ -18,9 +19,17 @@ from lily_core.domain.leads import (
 )
 from lily_core.domain.pagination import Cursor, Page
 from lily_core.domain.pricebook import PriceBookVersion
-from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
+from lily_core.domain.records import (
+    ApiKey,
+    Booking,
+    BookingStatus,
+    ProcessedWebhook,
+    Quote,
+    Subscription,
+    User,
+)
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import Conflict
+from lily_core.errors import Conflict, InvalidInput
 from lily_core.ports.repositories import (
     ApiKeyRepository,
     BookingRepository,
@@ -158,6 +167,42 @@ class _Leads(_Scoped):
 
         return _page(self._where(keep), limit, after)
 
+    def list_by_activity(
+        self,
+        tenant_id: str,
+        *,
+        status: LeadStatus | None = None,
+        search: LeadSearch | None = None,
+        opted_out: bool | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Lead]:
+        def keep(lead: Lead) -> bool:
+            return (
+                lead.tenant_id == tenant_id
+                and (status is None or lead.status == status)
+                and (opted_out is None or lead.opted_out == opted_out)
+                and (search is None or search.matches(lead.name, lead.email, lead.phone))
+            )
+
+        # Newest activity first, then the leads with none (None sorts below any time).
+        def position(key: datetime | None, ident: str) -> tuple[bool, datetime, str]:
+            return (key is not None, key or datetime.min.replace(tzinfo=UTC), ident)
+
+        ordered = sorted(
+            self._where(keep), key=lambda x: position(x.last_activity_at, x.id), reverse=True
+        )
+        if after is not None:
+            last = position(after.key, after.id)
+            ordered = [x for x in ordered if position(x.last_activity_at, x.id) < last]
+        page = ordered[:limit]
+        more = len(ordered) > limit
+        cursor = Cursor(page[-1].last_activity_at, page[-1].id).encode() if more else None
+        return Page(page, cursor)
+
+    def locate(self, lead_id: str) -> Lead | None:
+        return self._rows.get(lead_id)
+
 
 class _Conversations(_Scoped):
     def latest_for_lead(self, tenant_id: str, lead_id: str) -> Conversation | None:
@@ -175,11 +220,29 @@ class _Messages(_Scoped):
         return self._one(lambda m: m.tenant_id == tenant_id and m.provider_sid == sid)  # type: ignore[no-any-return]
 
     def list_for_lead(
-        self, tenant_id: str, lead_id: str, *, limit: int = 50, after: Cursor | None = None
+        self,
+        tenant_id: str,
+        lead_id: str,
+        *,
+        limit: int = 50,
+        after: Cursor | None = None,
+        oldest_first: bool = False,
     ) -> Page[Message]:
-        return _page(
-            self._where(lambda m: m.tenant_id == tenant_id and m.lead_id == lead_id), limit, after
-        )
+        found = self._where(lambda m: m.tenant_id == tenant_id and m.lead_id == lead_id)
+        if not oldest_first:
+            return _page(found, limit, after)
+        # at one instant, what the lead sent first (inbound < outbound), as the SQL adapter
+        ordered = sorted(found, key=lambda m: (m.created_at, m.direction, m.id))
+        if after is not None:
+            anchor = self.get(tenant_id, after.id)
+            if anchor is None or anchor.lead_id != lead_id:
+                raise InvalidInput("not a valid cursor", field="cursor")
+            last = (anchor.created_at, anchor.direction, anchor.id)
+            ordered = [m for m in ordered if (m.created_at, m.direction, m.id) > last]
+        page = ordered[:limit]
+        more = len(ordered) > limit
+        cursor = Cursor(page[-1].created_at, page[-1].id).encode() if more else None
+        return Page(page, cursor)
 
     def list_queued(self, *, created_before: datetime, limit: int = 500) -> list[Message]:
         found = self._where(
@@ -234,6 +297,31 @@ class _Bookings(_Scoped):
     ) -> Page[Booking]:
         return _page(self._where(lambda b: b.tenant_id == tenant_id), limit, after)
 
+    def list_by_start(
+        self,
+        tenant_id: str,
+        *,
+        status: BookingStatus | None = None,
+        start_from: datetime | None = None,
+        start_before: datetime | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+    ) -> Page[Booking]:
+        def keep(b: Booking) -> bool:
+            return (
+                b.tenant_id == tenant_id
+                and (status is None or b.status == status)
+                and (start_from is None or b.start_at >= start_from)
+                and (start_before is None or b.start_at < start_before)
+                and (after is None or (b.start_at, b.id) > (after.created_at, after.id))
+            )
+
+        found = sorted(self._where(keep), key=lambda b: (b.start_at, b.id))
+        page = found[:limit]
+        more = len(found) > limit
+        cursor = Cursor(page[-1].start_at, page[-1].id).encode() if more and page else None
+        return Page(page, cursor)
+
 
 class _Subscriptions(_Table):
     def get(self, tenant_id: str) -> Subscription | None:
@@ -256,6 +344,9 @@ class _PriceBooks(_Table):
 
     def list_versions(self, tenant_id: str) -> list[int]:
         return [v.version for v in self._versions(tenant_id)]
+
+    def history(self, tenant_id: str) -> list[tuple[int, datetime]]:
+        return [(v.version, v.created_at) for v in reversed(self._versions(tenant_id))]
 
 
 class _Webhooks(_Table):

@@ -1,0 +1,240 @@
+"""The dashboard's lists in the UnitOfWork contract: leads by activity (filters, search,
+keyset pages) and a lead's messages oldest first, on the fake, SQLite and PostgreSQL alike.
+On PostgreSQL the leads list is also checked to walk its index, with no sort step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+import sqlalchemy as sa
+
+from lily_adapters.sql import migrate
+from lily_adapters.sql.mapping import start_mappers
+from lily_adapters.sql.metadata import metadata
+from lily_adapters.sql.tables import leads as leads_table
+from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for, make_session_factory
+from lily_core.domain.ids import new_id
+from lily_core.domain.lead_search import LeadSearch
+from lily_core.domain.leads import Direction, Lead, LeadStatus
+from lily_core.domain.pagination import Cursor, Page
+from lily_core.errors import InvalidInput
+from lily_core.ports.repositories import UnitOfWork
+from lily_core.testing import InMemoryDatabase, InMemoryUnitOfWork
+from tests.contract.test_unit_of_work import T0, _ids, _save, lead, message, tenant
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('lists') / 'lily.db'}"
+    migrate.upgrade(url)
+    engine = create_engine_for(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
+    """The migrated schema in a private PostgreSQL schema of the test database."""
+    schema = "lily_lead_lists_contract"
+    admin = create_engine_for(postgres_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    admin.dispose()
+    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    url_text = url.render_as_string(hide_password=False)
+    migrate.upgrade(url_text)
+    engine = create_engine_for(url_text)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def make_uow(request: pytest.FixtureRequest) -> UowFactory:
+    start_mappers()
+    if request.param == "memory":
+        db = InMemoryDatabase()
+        return lambda: cast(UnitOfWork, InMemoryUnitOfWork(db))
+    engine: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    factory = make_session_factory(engine)
+    return lambda: SqlUnitOfWork(factory)
+
+
+@pytest.fixture
+def uow(make_uow: UowFactory) -> UnitOfWork:
+    return make_uow()
+
+
+def _walk(fetch: Callable[[Cursor | None], Page[Any]]) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        page = fetch(cursor)
+        pages.append(_ids(page.items))
+        if page.next_cursor is None:
+            return pages
+        cursor = Cursor.decode(page.next_cursor)
+
+
+def _active(t: Any, seconds: int | None, **kw: Any) -> Lead:
+    at = None if seconds is None else T0 + timedelta(seconds=seconds)
+    return lead(t, last_activity_at=at, **kw)
+
+
+def test_leads_by_activity_newest_first_then_the_quiet_ones(uow: UnitOfWork) -> None:
+    t, other = tenant(), tenant()
+    # pairs share an instant (the id decides), three have no activity at all
+    leads = [_active(t, i // 2) for i in range(7)] + [_active(t, None) for _ in range(3)]
+    _save(uow, t, other, *leads, _active(other, 99))
+    expected = sorted(
+        leads, key=lambda x: (x.last_activity_at is not None, x.last_activity_at or T0, x.id)
+    )[::-1]
+    with uow:
+        pages = _walk(lambda c: uow.leads.list_by_activity(t.id, limit=3, after=c))
+        exact = uow.leads.list_by_activity(t.id, limit=10)
+    assert [len(p) for p in pages] == [3, 3, 3, 1]
+    assert [i for p in pages for i in p] == _ids(expected)
+    assert exact.next_cursor is None and _ids(exact.items) == _ids(expected)
+
+
+def test_a_walk_misses_nothing_and_repeats_nothing_while_leads_arrive(
+    make_uow: UowFactory,
+) -> None:
+    t = tenant()
+    leads = [_active(t, i) for i in range(8)]
+    _save(make_uow(), t, *leads)
+    seen: list[str] = []
+    cursor: Cursor | None = None
+    for n in range(20):
+        with make_uow() as uow:
+            page = uow.leads.list_by_activity(t.id, limit=3, after=cursor)
+        seen += _ids(page.items)
+        _save(make_uow(), _active(t, 100 + n), _active(t, None))  # newer, and a quiet one
+        if page.next_cursor is None:
+            break
+        cursor = Cursor.decode(page.next_cursor)
+    assert seen[:8] == _ids(reversed(leads))
+    assert len(seen) == len(set(seen))
+
+
+def test_lead_filters_and_search(uow: UnitOfWork) -> None:
+    t = tenant()
+    jane = _active(t, 3, name="Jane O'Hara", email="jane@example.com", phone="+12145550123")
+    john = _active(
+        t, 2, name="JOHN SMITH", email="J.Smith@Mail.test", phone="+14695550222", opted_out=False
+    )
+    nameless = _active(t, 1, name=None, email=None, phone="+12145550333", status=LeadStatus.NEW)
+    percent = _active(t, None, name="100% Clean", email=None, phone=None, opted_out=False)
+    _save(uow, t, jane, john, nameless, percent)
+
+    def found(q: str | None = None, **kw: Any) -> list[str]:
+        return _ids(uow.leads.list_by_activity(t.id, search=LeadSearch.parse(q), **kw).items)
+
+    with uow:
+        assert found("jo") == [john.id]
+        assert found("JANE") == [jane.id]
+        assert found("o'h") == [jane.id]
+        assert found("mail.TEST") == [john.id]
+        assert found("0123") == [jane.id]
+        assert found("214555") == [jane.id, nameless.id]
+        assert found("(469) 555-0222") == [john.id]
+        assert found("100") == [percent.id]  # phone-like, but names match as written
+        assert found("%") == [percent.id]  # literal, not a wildcard
+        assert found("_") == []
+        assert found(status=LeadStatus.NEW) == [nameless.id]
+        assert found(opted_out=True) == [jane.id, nameless.id]
+        assert found(opted_out=False) == [john.id, percent.id]
+        assert found("214", status=LeadStatus.QUOTED) == [jane.id]
+        assert found() == [jane.id, john.id, nameless.id, percent.id]
+
+
+def test_locate_finds_a_lead_in_any_tenant(uow: UnitOfWork) -> None:
+    t = tenant()
+    le = lead(t)
+    _save(uow, t, le)
+    with uow:
+        found = uow.leads.locate(le.id)
+        assert found is not None and found.tenant_id == t.id
+        assert uow.leads.locate("nope") is None
+
+
+def test_messages_oldest_first_and_what_the_lead_sent_first_at_one_instant(
+    uow: UnitOfWork,
+) -> None:
+    t = tenant()
+    le, other_lead = lead(t), lead(t)
+    stamps = [T0 + timedelta(seconds=i // 2) for i in range(7)]
+    directions = [Direction.OUTBOUND, Direction.INBOUND] * 4
+    msgs = [
+        message(t, le, created_at=at, direction=d, provider_sid=None)
+        for at, d in zip(stamps, directions, strict=False)
+    ]
+    _save(uow, t, le, other_lead, *msgs, message(t, other_lead, provider_sid=None))
+    expected = sorted(msgs, key=lambda m: (m.created_at, m.direction, m.id))
+    with uow:
+        pages = _walk(
+            lambda c: uow.messages.list_for_lead(t.id, le.id, limit=3, after=c, oldest_first=True)
+        )
+        elsewhere = Cursor(T0, _ids(uow.messages.list_for_lead(t.id, other_lead.id).items)[0])
+        with pytest.raises(InvalidInput):
+            uow.messages.list_for_lead(t.id, le.id, after=elsewhere, oldest_first=True)
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [i for p in pages for i in p] == _ids(expected)
+    assert [m.direction for m in expected[:2]] == [Direction.INBOUND, Direction.OUTBOUND]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("status", "index"),
+    [(None, "ix_leads_tenant_activity"), (LeadStatus.NEW, "ix_leads_tenant_status_activity")],
+)
+def test_postgres_pages_leads_by_walking_the_index(
+    postgres_engine: sa.Engine, status: LeadStatus | None, index: str
+) -> None:
+    start_mappers()
+    factory = make_session_factory(postgres_engine)
+    statements: list[tuple[str, Any]] = []
+
+    def remember(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "FROM leads" in statement:
+            statements.append((statement, parameters))
+
+    t, other = tenant(), tenant()
+    _save(SqlUnitOfWork(factory), t, other)
+    statuses = list(LeadStatus)
+    rows = [
+        {
+            "id": new_id(),
+            "tenant_id": (t, other)[n % 2].id,
+            "phone": f"+1214{n:07d}",
+            "status": statuses[n % len(statuses)],
+            "opted_out": False,
+            "created_at": T0,
+            "last_activity_at": None if n % 7 == 0 else T0 + timedelta(seconds=n),
+        }
+        for n in range(4000)
+    ]
+    with postgres_engine.begin() as conn:
+        conn.execute(sa.insert(leads_table), rows)
+        conn.exec_driver_sql("ANALYZE leads")
+    sa.event.listen(postgres_engine, "before_cursor_execute", remember)
+    try:
+        with SqlUnitOfWork(factory) as uow:
+            for after in (None, Cursor(T0 + timedelta(seconds=2000), "f" * 32)):
+                uow.leads.list_by_activity(t.id, status=status, limit=3, after=after)
+    finally:
+        sa.event.remove(postgres_engine, "before_cursor_execute", remember)
+    assert len(statements) == 2  # a page each: the quiet leads were not reached
+    with postgres_engine.connect() as conn:
+        for statement, parameters in statements:
+            explained = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+            plan = "\n".join(line for (line,) in explained)
+            assert f"Index Scan Backward using {index}" in plan, plan
+            assert "Sort" not in plan, plan
