@@ -79,8 +79,9 @@ def record_inbound(
     now: datetime,
 ) -> Message:
     """Store what the lead sent (once per provider_sid: the column is unique per tenant)
-    and mark the conversation active now."""
+    and mark the conversation and the lead active now."""
     conversation.last_customer_activity_at = conversation.updated_at = now
+    lead.last_activity_at = lead.last_inbound_at = now
     message = Message(
         tenant_id=lead.tenant_id,
         lead_id=lead.id,
@@ -109,7 +110,9 @@ def queue_message(
     business_initiated: bool = False,
     send_after: datetime | None = None,
 ) -> Message:
-    """Add an outbound message as QUEUED (or SUPPRESSED for an opted-out lead)."""
+    """Add an outbound message as QUEUED (or SUPPRESSED for an opted-out lead); the lead's
+    activity is now."""
+    lead.last_activity_at = now
     message = Message(
         tenant_id=lead.tenant_id,
         lead_id=lead.id,

@@ -52,8 +52,11 @@ def lead_timezone(lead: Lead, tenant: Tenant) -> str:
 def must_respect_quiet_hours(
     tenant: Tenant, message: Message, conversation: Conversation | None, now: datetime
 ) -> bool:
-    """Business-initiated messages always wait out quiet hours; replies to something the
-    customer just did go at once, unless the tenant chose strict quiet hours."""
+    """An owner's manual reply goes at once. Business-initiated messages always wait out
+    quiet hours; replies to something the customer just did go at once, unless the tenant
+    chose strict quiet hours."""
+    if message.kind == MessageKind.MANUAL:
+        return False
     if message.business_initiated or tenant.strict_quiet_hours:
         return True
     last = conversation.last_customer_activity_at if conversation else None
@@ -71,7 +74,8 @@ class _Snapshot:
 
 class SendMessage:
     """The worker's handler for every outbound message task. Checks, at send time, that
-    the lead has not opted out, that the tenant's automations run, and quiet hours; then
+    the lead has not opted out, that automations run for the tenant and the lead (an
+    owner's MANUAL reply goes regardless), and quiet hours; then
     sends once: a message is marked SENDING before the provider call, and a re-run that
     finds it SENDING (a crash mid-send) does not send it again."""
 
@@ -114,10 +118,10 @@ class SendMessage:
                 return self._finish(
                     message, MessageStatus.SUPPRESSED, SendOutcome.SUPPRESSED, "lead opted out"
                 )
-            if tenant.automations_paused and message.kind != MessageKind.MANUAL:
-                return self._finish(
-                    message, MessageStatus.HELD, SendOutcome.HELD, "automations paused"
-                )
+            paused = tenant.automations_paused or lead.automations_paused
+            if paused and message.kind != MessageKind.MANUAL:
+                why = "automations paused" + ("" if tenant.automations_paused else " for this lead")
+                return self._finish(message, MessageStatus.HELD, SendOutcome.HELD, why)
             if must_respect_quiet_hours(tenant, message, snap.conversation, now):
                 until = quiet_until(now, lead_timezone(lead, tenant), tenant.quiet_hours)
                 if until is not None:
