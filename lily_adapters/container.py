@@ -15,6 +15,13 @@ from dependency_injector import containers, providers
 from loguru import logger
 from sqlalchemy.orm import sessionmaker
 
+from lily_adapters.auth import (
+    Argon2PasswordHasher,
+    FallbackSignInThrottle,
+    JwtTokenSigner,
+    RedisSignInThrottle,
+    SqlSignInThrottle,
+)
 from lily_adapters.chatwoot import HttpChatwootClient
 from lily_adapters.clock import SystemClock
 from lily_adapters.google_calendar import GoogleCalendar
@@ -25,26 +32,57 @@ from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.readiness import NotReady, ReadinessProbe, database_check, queue_check
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
+from lily_adapters.sql.stats import SqlStatsRepository
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
 from lily_adapters.twilio.media import TwilioMediaFetcher
 from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
 from lily_core.domain.compliance import Jitter
+from lily_core.ports.auth import SignInThrottle
 from lily_core.ports.clock import Clock
 from lily_core.ports.providers import Calendar, ChatwootClient, PhotoStore, SmsSender
 from lily_core.ports.queue import JitterQueue
-from lily_core.use_cases.access import AddUser, AuthenticateApiKey, CreateApiKey
+from lily_core.use_cases.access import (
+    AddUser,
+    AuthenticateApiKey,
+    CreateApiKey,
+    ListApiKeys,
+    RevokeApiKey,
+)
 from lily_core.use_cases.bookings import HandleBookingWebhook
 from lily_core.use_cases.calendar_sync import SyncCalendar
 from lily_core.use_cases.chatwoot_inbound import HandleChatwootMessage
 from lily_core.use_cases.conversation import AdvanceConversation
 from lily_core.use_cases.copy_media import CopyMedia
+from lily_core.use_cases.dashboard_bookings import GetBooking, ListBookings
+from lily_core.use_cases.dashboard_leads import GetLead, ListLeads, MarkLeadRead, UpdateLead
+from lily_core.use_cases.dashboard_messages import (
+    ListLeadMessages,
+    SendManualReply,
+    ShowLeadThread,
+)
+from lily_core.use_cases.dashboard_quotes import GetQuote, ListQuotes
 from lily_core.use_cases.delivery_status import RecordDeliveryStatus
 from lily_core.use_cases.inbound import HandleInboundSms
 from lily_core.use_cases.missed_call import HandleVoiceCall
 from lily_core.use_cases.outbox import ReconcileOutbox
-from lily_core.use_cases.pricebooks import ImportPriceBook, PreviewQuote, SetService
+from lily_core.use_cases.pricebooks import (
+    GetPriceBook,
+    ImportPriceBook,
+    ListPriceBookVersions,
+    PreviewQuote,
+    ReplacePriceBook,
+    SetService,
+)
 from lily_core.use_cases.send_message import SendMessage
-from lily_core.use_cases.tenants import OnboardTenant, UpdateTenant
+from lily_core.use_cases.sign_in import AuthenticateUserToken, SignIn
+from lily_core.use_cases.stats import GetStats
+from lily_core.use_cases.tenants import (
+    GetTenantSettings,
+    OnboardTenant,
+    UpdateTenant,
+    UpdateTenantSettings,
+)
+from lily_core.use_cases.uploads import CreateUpload
 
 
 def _engine(settings: Settings) -> Iterator[sa.Engine]:
@@ -86,6 +124,20 @@ def _local_signing_key(settings: Settings) -> str:
     with os.fdopen(fd, "w") as out:
         out.write(os.urandom(32).hex())
     return path.read_text().strip()
+
+
+def _signin_throttle(
+    settings: Settings, engine: sa.Engine, clock: Clock
+) -> Iterator[SignInThrottle]:
+    """Redis when LILY_REDIS_URL is set (the database while Redis is down), else the
+    database."""
+    sql = SqlSignInThrottle(engine, clock)
+    if settings.redis_url:
+        redis_throttle = RedisSignInThrottle.from_url(settings.redis_url, clock)
+        yield FallbackSignInThrottle(redis_throttle, fallback=sql)
+        redis_throttle.close()
+    else:
+        yield sql
 
 
 def _photo_store(settings: Settings, clock: Clock) -> PhotoStore:
@@ -179,17 +231,57 @@ class Container(containers.DeclarativeContainer):
         lambda s: f"{s.public_url}/webhooks/twilio/sms/status", settings
     )
 
+    # sign-in: password hashes, user tokens, the failed sign-in throttle
+    password_hasher = providers.Singleton(Argon2PasswordHasher)
+    token_signer = providers.Singleton(
+        JwtTokenSigner, providers.Callable(_local_signing_key, settings)
+    )
+    signin_throttle = providers.Resource(_signin_throttle, settings, engine, clock)
+
     # use cases: operators
     onboard_tenant = providers.Factory(OnboardTenant, uow=uow, clock=clock)
     update_tenant = providers.Factory(UpdateTenant, uow=uow)
     import_pricebook = providers.Factory(ImportPriceBook, uow=uow, clock=clock)
     set_service = providers.Factory(SetService, uow=uow, clock=clock)
     preview_quote = providers.Factory(PreviewQuote, uow=uow)
-    add_user = providers.Factory(AddUser, uow=uow, clock=clock)
+    add_user = providers.Factory(AddUser, uow=uow, clock=clock, hasher=password_hasher)
     create_api_key = providers.Factory(CreateApiKey, uow=uow, clock=clock)
 
     # use cases: the dashboard API
     authenticate_api_key = providers.Factory(AuthenticateApiKey, uow=uow)
+    list_leads = providers.Factory(ListLeads, uow)
+    get_lead = providers.Factory(GetLead, uow)
+    update_lead = providers.Factory(UpdateLead, uow)
+    mark_lead_read = providers.Factory(MarkLeadRead, uow, clock)
+    list_lead_messages = providers.Factory(ListLeadMessages, uow, photo_store)
+    send_manual_reply = providers.Factory(SendManualReply, uow, queue, clock)
+    show_lead_thread = providers.Factory(ShowLeadThread, uow, photo_store)
+    sign_in = providers.Factory(
+        SignIn,
+        uow,
+        clock,
+        password_hasher,
+        token_signer,
+        signin_throttle,
+        lifetime=providers.Callable(lambda s: timedelta(minutes=s.user_token_minutes), settings),
+    )
+    authenticate_user_token = providers.Factory(AuthenticateUserToken, uow, clock, token_signer)
+    list_api_keys = providers.Factory(ListApiKeys, uow=uow)
+    revoke_api_key = providers.Factory(RevokeApiKey, uow=uow, clock=clock)
+
+    # use cases: the dashboard API -- quotes, bookings, price book, tenant, uploads, stats
+    list_quotes = providers.Factory(ListQuotes, uow)
+    get_quote = providers.Factory(GetQuote, uow)
+    list_bookings = providers.Factory(ListBookings, uow)
+    get_booking = providers.Factory(GetBooking, uow)
+    get_pricebook = providers.Factory(GetPriceBook, uow)
+    replace_pricebook = providers.Factory(ReplacePriceBook, uow, clock)
+    list_pricebook_versions = providers.Factory(ListPriceBookVersions, uow)
+    get_tenant_settings = providers.Factory(GetTenantSettings, uow)
+    update_tenant_settings = providers.Factory(UpdateTenantSettings, uow)
+    create_upload = providers.Factory(CreateUpload, uow, photo_store, clock)
+    stats_repository = providers.Singleton(SqlStatsRepository, engine)
+    get_stats = providers.Factory(GetStats, stats_repository, clock)
 
     # use cases: webhooks
     handle_voice_call = providers.Factory(HandleVoiceCall, uow, queue, clock, jitter)

@@ -21,13 +21,14 @@ from lily_cli.common import (
     print_json,
     show_help_when_bare,
 )
+from lily_cli.leads import leads_app
 from lily_cli.pricebooks import pricebook_app
 from lily_cli.serve import serve
 from lily_cli.simulate import simulate_app
 from lily_cli.tenants import tenant_app
 from lily_cli.worker import queue_app, worker
-from lily_core.domain.quoting import QuoteResult
 from lily_core.errors import InvalidInput, LilyError
+from lily_core.use_cases.pricebooks import preview_as_dict
 
 # Typer 0.29 vendors click: its errors (usage errors and the like) derive from
 # typer.TyperException, no longer from click.ClickException as with earlier Typer. Both
@@ -63,6 +64,7 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(pricebook_app, name="pricebook")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(leads_app, name="leads")
 db_app = new_app("Database schema.")
 app.add_typer(db_app, name="db")
 user_app = new_app("Dashboard users.")
@@ -84,20 +86,38 @@ def user_add(
     tenant: TenantOption,
     email: Annotated[str, typer.Option(metavar="EMAIL", help="Their sign-in email.")],
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
             metavar="PASSWORD",
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="Asked for when not given.",
+            help="Their password (seen by anyone who can list processes: prefer "
+            "--password-stdin, or leave both out to be asked).",
         ),
-    ],
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+    ] = False,
     role: Annotated[str, typer.Option(metavar="ROLE", help="owner or operator.")] = "owner",
 ) -> None:
     """Add a dashboard user to a tenant."""
-    user = container().add_user()(tenant, email, password, role)
+    secret = _new_password(password, password_stdin)
+    user = container().add_user()(tenant, email, secret, role)
     typer.echo(f"user {user.email} ({user.role}) added to {tenant}")
+
+
+def _new_password(given: str | None, from_stdin: bool) -> str:
+    """The password from --password, from stdin's first line, or asked for (hidden, twice)
+    when stdin is a terminal."""
+    if given is not None and from_stdin:
+        raise click.UsageError("give --password or --password-stdin, not both")
+    if given is not None:
+        return given
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            "no password: give --password-stdin (or --password), or run in a terminal to be asked"
+        )
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @apikey_app.command("create")
@@ -114,23 +134,13 @@ def apikey_create(
         typer.echo(token)
 
 
-def _quote_json(result: QuoteResult, version: int) -> dict[str, object]:
-    return {
-        "zip": result.zip,
-        "in_service_area": result.in_service_area,
-        "low_cents": result.low_cents,
-        "high_cents": result.high_cents,
-        "currency": result.currency,
-        "range": result.range_text if result.in_service_area else None,
-        "services": list(result.services),
-        "distance_miles": round(result.distance_miles, 2)
-        if result.distance_miles is not None
-        else None,
-        "lines": [line.as_dict() for line in result.lines],
-        "explanation": result.explanation,
-        "reason": result.reason,
-        "pricebook_version": version,
-    }
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="The key's id.")],
+) -> None:
+    """Revoke an API key: it stops working at once."""
+    key = container().revoke_api_key()(key_id)
+    typer.echo(f"API key {key.id} ({key.name}) revoked")
 
 
 @app.command("quote")
@@ -148,7 +158,7 @@ def quote(
     """Preview the quote a lead would get; stores nothing."""
     result, version = container().preview_quote()(slug, zip_code, text)
     if as_json:
-        print_json(_quote_json(result, version))
+        print_json(preview_as_dict(result, version))
         return
     if result.in_service_area:
         typer.echo(f"{result.range_text}  (price book v{version})")
