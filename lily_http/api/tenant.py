@@ -1,0 +1,119 @@
+"""The caller's tenant's settings (DESIGN §4.2): `GET`, `PATCH /api/v1/tenant`. The settings
+are those `lily tenant update` takes; secrets are never shown, only whether each is set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from lily_http.api.auth import Caller, OwnerCaller
+from lily_http.api.errors import error_responses
+from lily_http.api.json_body import NOT_JSON
+from lily_http.deps import ContainerDep
+
+router = APIRouter(prefix="/tenant", tags=["tenant"])
+
+_TEXT = 1000  # longer than any setting's limit: the core names the exact one
+
+
+class WebhookUrls(BaseModel):
+    """Where to point each provider at this tenant."""
+
+    twilio_voice: str = Field(description="The business number's voice webhook (POST)")
+    twilio_sms: str = Field(description="The business number's messaging webhook (POST)")
+    calcom: str = Field(description="Cal.com webhook; sign it with the Cal.com secret")
+    chatwoot: str = Field(description="Chatwoot webhook, if the tenant replies in Chatwoot")
+
+
+class TenantSettings(BaseModel):
+    id: str
+    slug: str
+    phone: str = Field(description="The business number (E.164)")
+    name: str
+    forward_to: str | None = Field(description="Where calls ring before Lily texts back")
+    booking_url: str | None
+    review_url: str | None
+    timezone: str
+    zip: str | None
+    google_calendar_id: str | None
+    quiet_hours: str = Field(description="HH:MM-HH:MM, local time")
+    strict_quiet_hours: bool
+    missed_call_template: str
+    missed_call_dedupe_minutes: int
+    conversational_window_minutes: int
+    review_delay_hours: int
+    review_cooldown_days: int
+    chatwoot_account_id: int | None
+    chatwoot_inbox_id: int | None
+    twilio_account_sid: str | None = Field(description="The tenant's own Twilio subaccount")
+    automations_paused: bool
+    calcom_secret_set: bool
+    chatwoot_secret_set: bool
+    twilio_auth_token_set: bool
+    webhooks: WebhookUrls
+
+
+class TenantChanges(BaseModel):
+    """The settings to change, validated as `lily tenant update` validates them; those left
+    out stay as they are, null clears an optional one. The Twilio SID and token go together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=_TEXT)
+    forward_to: str | None = Field(None, max_length=_TEXT, description="E.164")
+    booking_url: str | None = Field(None, max_length=_TEXT)
+    review_url: str | None = Field(None, max_length=_TEXT)
+    timezone: str | None = Field(None, max_length=_TEXT, description="An IANA name")
+    zip: str | None = Field(None, max_length=_TEXT)
+    calcom_secret: str | None = Field(None, max_length=_TEXT, description="Write only")
+    google_calendar_id: str | None = Field(None, max_length=_TEXT)
+    quiet_hours: str | None = Field(None, max_length=_TEXT, description="HH:MM-HH:MM")
+    strict_quiet_hours: bool | None = None
+    missed_call_template: str | None = Field(
+        None, max_length=_TEXT, description="May use {business}, the business's name"
+    )
+    missed_call_dedupe_minutes: int | None = None
+    conversational_window_minutes: int | None = None
+    review_delay_hours: int | None = None
+    review_cooldown_days: int | None = None
+    chatwoot_account_id: int | None = None
+    chatwoot_inbox_id: int | None = None
+    chatwoot_secret: str | None = Field(None, max_length=_TEXT, description="Write only")
+    twilio_account_sid: str | None = Field(None, max_length=_TEXT)
+    twilio_auth_token: str | None = Field(None, max_length=_TEXT, description="Write only")
+    automations_paused: bool | None = None
+
+
+def _render(settings: dict[str, Any], public_url: str) -> TenantSettings:
+    base, slug = public_url.rstrip("/"), settings["slug"]
+    webhooks = WebhookUrls(
+        twilio_voice=f"{base}/webhooks/twilio/voice",
+        twilio_sms=f"{base}/webhooks/twilio/sms",
+        calcom=f"{base}/webhooks/calcom/{slug}",
+        chatwoot=f"{base}/webhooks/chatwoot/{slug}",
+    )
+    return TenantSettings(**settings, webhooks=webhooks)
+
+
+@router.get("", operation_id="getTenant", responses=error_responses(401, 404))
+def get_tenant(caller: Caller, container: ContainerDep) -> TenantSettings:
+    """The tenant's settings and the webhook URLs to give its providers."""
+    settings = container.get_tenant_settings()(caller)
+    return _render(settings, container.settings().public_url)
+
+
+@router.patch(
+    "",
+    operation_id="updateTenant",
+    responses={**NOT_JSON, **error_responses(401, 403, 404, 422)},
+)
+def update_tenant(
+    caller: OwnerCaller, container: ContainerDep, changes: TenantChanges
+) -> TenantSettings:
+    """Change some settings (422 naming the first one at fault; nothing is changed then).
+    Owners only."""
+    given = changes.model_dump(exclude_unset=True)
+    settings = container.update_tenant_settings()(caller, given)
+    return _render(settings, container.settings().public_url)
