@@ -5,9 +5,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lily_http.api import me
+from lily_http.api import (
+    apikeys,
+    bookings,
+    leads,
+    me,
+    media,
+    pricebook,
+    quotes,
+    stats,
+    tenant,
+    tokens,
+    uploads,
+)
 
 __all__ = ["api_router"]
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(me.router)
+api_router.include_router(tokens.router)
+api_router.include_router(apikeys.router)
+api_router.include_router(leads.router)
+api_router.include_router(media.router)
+api_router.include_router(quotes.router)
+api_router.include_router(bookings.router)
+api_router.include_router(pricebook.router)
+api_router.include_router(tenant.router)
+api_router.include_router(uploads.router)
+api_router.include_router(stats.router)

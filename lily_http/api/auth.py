@@ -30,7 +30,7 @@ async def current_principal(
     token = credentials.credentials
     if token.startswith(API_KEY_PREFIX):
         return await run_in_threadpool(container.authenticate_api_key(), token)
-    raise Unauthenticated("invalid or expired token")
+    return await run_in_threadpool(container.authenticate_user_token(), token)
 
 
 async def current_owner(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
