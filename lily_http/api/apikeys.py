@@ -13,7 +13,6 @@ from lily_core.use_cases.access import API_KEY_NAME_MAX
 from lily_http.api.auth import OwnerCaller
 from lily_http.api.errors import error_responses
 from lily_http.api.pagination import Paged
-from lily_http.api.tokens import BODY_NOT_JSON
 from lily_http.deps import ContainerDep
 
 router = APIRouter(prefix="/apikeys", tags=["api keys"])
@@ -50,7 +49,7 @@ async def list_api_keys(caller: OwnerCaller, container: ContainerDep) -> Paged[A
     "",
     status_code=201,
     operation_id="createApiKey",
-    responses={400: BODY_NOT_JSON, **error_responses(401, 403, 422)},
+    responses=error_responses(400, 401, 403, 422),
 )
 async def create_api_key(
     body: NewApiKey, caller: OwnerCaller, container: ContainerDep

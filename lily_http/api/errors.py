@@ -43,6 +43,7 @@ _STATUS: list[tuple[type[LilyError], int, str]] = [
     (RateLimited, 429, "rate_limited"),
 ]
 _DESCRIPTIONS = {
+    400: "The body is not JSON",
     401: "No token, or a wrong, expired or revoked one",
     403: "The caller's role may not do this",
     404: "No such thing in the caller's tenant",

@@ -16,7 +16,7 @@ from lily_core.domain.leads import Channel, Direction, Lead, LeadStatus, Message
 from lily_core.use_cases.dashboard_leads import is_unread
 from lily_core.use_cases.dashboard_messages import MANUAL_BODY_MAX, MessageView
 from lily_http.api.auth import Caller
-from lily_http.api.errors import ErrorBody, error_responses
+from lily_http.api.errors import error_responses
 from lily_http.api.pagination import CursorParam, LimitParam, Paged, cursor_from
 from lily_http.deps import ContainerDep, RequestIdDep
 
@@ -24,7 +24,6 @@ router = APIRouter(prefix="/leads", tags=["leads"])
 
 LeadId = Annotated[str, Path(max_length=64, description="The lead's id")]
 # A body that is not JSON at all is 400, before any validation (FastAPI's own check).
-BODY_NOT_JSON = {"model": ErrorBody, "description": "The body is not JSON"}
 
 
 class LeadItem(BaseModel):
@@ -176,7 +175,7 @@ def get_lead(caller: Caller, container: ContainerDep, lead_id: LeadId) -> LeadDe
 @router.patch(
     "/{lead_id}",
     operation_id="updateLead",
-    responses={400: BODY_NOT_JSON, **error_responses(401, 404, 422)},
+    responses=error_responses(400, 401, 404, 422),
 )
 def update_lead(
     caller: Caller, container: ContainerDep, lead_id: LeadId, changes: LeadChanges
@@ -209,7 +208,7 @@ def list_lead_messages(
     "/{lead_id}/messages",
     status_code=201,
     operation_id="sendLeadMessage",
-    responses={400: BODY_NOT_JSON, **error_responses(401, 404, 409, 422)},
+    responses=error_responses(400, 401, 404, 409, 422),
 )
 def send_lead_message(
     caller: Caller,

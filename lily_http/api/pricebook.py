@@ -13,7 +13,6 @@ from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.errors import PriceBookInvalid
 from lily_http.api.auth import Caller, OwnerCaller
 from lily_http.api.errors import error_responses
-from lily_http.api.json_body import NOT_JSON
 from lily_http.deps import ContainerDep
 
 router = APIRouter(prefix="/pricebook", tags=["price book"])
@@ -92,7 +91,7 @@ def get_pricebook(caller: Caller, container: ContainerDep) -> PriceBookOut:
 
 
 @router.put(
-    "", operation_id="putPriceBook", responses={**NOT_JSON, **error_responses(401, 403, 422)}
+    "", operation_id="putPriceBook", responses=error_responses(400, 401, 403, 422)
 )
 def put_pricebook(caller: OwnerCaller, container: ContainerDep, body: PriceBookIn) -> PriceBookOut:
     """Replace the price book, validated as `lily pricebook import` validates a file (422

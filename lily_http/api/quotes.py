@@ -13,7 +13,6 @@ from lily_core.domain.records import Quote
 from lily_core.use_cases.pricebooks import preview_as_dict
 from lily_http.api.auth import Caller
 from lily_http.api.errors import error_responses
-from lily_http.api.json_body import NOT_JSON
 from lily_http.api.pagination import CursorParam, LimitParam, Paged, cursor_from
 from lily_http.deps import ContainerDep
 
@@ -105,7 +104,7 @@ def list_quotes(
 @router.post(
     "/preview",
     operation_id="previewQuote",
-    responses={**NOT_JSON, **error_responses(401, 404, 422)},
+    responses=error_responses(400, 401, 404, 422),
 )
 def preview_quote(caller: Caller, container: ContainerDep, body: PreviewRequest) -> QuotePreview:
     """The quote a customer in `zip` writing `text` would get from the current price book;

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lily_http.api.auth import Caller, OwnerCaller
 from lily_http.api.errors import error_responses
-from lily_http.api.json_body import NOT_JSON
 from lily_http.deps import ContainerDep
 
 router = APIRouter(prefix="/tenant", tags=["tenant"])
@@ -107,7 +106,7 @@ def get_tenant(caller: Caller, container: ContainerDep) -> TenantSettings:
 @router.patch(
     "",
     operation_id="updateTenant",
-    responses={**NOT_JSON, **error_responses(401, 403, 404, 422)},
+    responses=error_responses(400, 401, 403, 404, 422),
 )
 def update_tenant(
     caller: OwnerCaller, container: ContainerDep, changes: TenantChanges

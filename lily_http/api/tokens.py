@@ -8,13 +8,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from lily_http.api.errors import ErrorBody, error_responses
+from lily_http.api.errors import error_responses
 from lily_http.deps import ContainerDep
 
 router = APIRouter(tags=["auth"])
-
-# A body that is not JSON at all is 400 (lily_http.app), before any validation.
-BODY_NOT_JSON = {"model": ErrorBody, "description": "The body is not JSON"}
 
 
 class Credentials(BaseModel):
@@ -32,7 +29,7 @@ class Token(BaseModel):
 @router.post(
     "/auth/token",
     operation_id="createToken",
-    responses={400: BODY_NOT_JSON, **error_responses(401, 422, 429)},
+    responses=error_responses(400, 401, 422, 429),
 )
 async def create_token(body: Credentials, request: Request, container: ContainerDep) -> Token:
     """Sign in: a user token to send as `Authorization: Bearer <token>`. A wrong email and a

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from lily_core.domain.photos import ALLOWED_PHOTO_TYPES, MAX_PHOTO_BYTES
 from lily_http.api.auth import Caller
 from lily_http.api.errors import error_responses
-from lily_http.api.json_body import NOT_JSON
 from lily_http.deps import ContainerDep
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
@@ -39,7 +38,7 @@ class UploadForm(BaseModel):
     "",
     status_code=201,
     operation_id="createUpload",
-    responses={**NOT_JSON, **error_responses(401, 404, 422)},
+    responses=error_responses(400, 401, 404, 422),
 )
 def create_upload(caller: Caller, container: ContainerDep, body: UploadRequest) -> UploadForm:
     """A form to upload one photo of this type and size (the file is sent with the form's
