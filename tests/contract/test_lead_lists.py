@@ -4,18 +4,17 @@ On PostgreSQL the leads list is also checked to walk its index, with no sort ste
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
 
-from lily_adapters.sql import migrate
 from lily_adapters.sql.mapping import start_mappers
 from lily_adapters.sql.metadata import metadata
 from lily_adapters.sql.tables import leads as leads_table
-from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for, make_session_factory
+from lily_adapters.sql.uow import SqlUnitOfWork, make_session_factory
 from lily_core.domain.ids import new_id
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import Direction, Lead, LeadStatus
@@ -23,35 +22,11 @@ from lily_core.domain.pagination import Cursor, Page
 from lily_core.errors import InvalidInput
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.testing import InMemoryDatabase, InMemoryUnitOfWork
+from tests.contract.dashboard_backends import postgres_engine, sqlite_engine
 from tests.contract.test_unit_of_work import T0, _ids, _save, lead, message, tenant
 
 UowFactory = Callable[[], UnitOfWork]
-
-
-@pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('lists') / 'lily.db'}"
-    migrate.upgrade(url)
-    engine = create_engine_for(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
-    """The migrated schema in a private PostgreSQL schema of the test database."""
-    schema = "lily_lead_lists_contract"
-    admin = create_engine_for(postgres_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    admin.dispose()
-    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    url_text = url.render_as_string(hide_password=False)
-    migrate.upgrade(url_text)
-    engine = create_engine_for(url_text)
-    yield engine
-    engine.dispose()
+__all__ = ["postgres_engine", "sqlite_engine"]  # the fixtures, shared with dashboard_backends
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
