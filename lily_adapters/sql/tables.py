@@ -203,6 +203,8 @@ messages = sa.Table(
     sa.UniqueConstraint("tenant_id", "provider_sid"),  # also the status-callback lookup
     sa.Index(None, "tenant_id", "lead_id", "created_at"),
     sa.Index(None, "status", "created_at"),  # the reconciler's list_queued
+    # stats: the text-backs of a window; sent_at so the median reads the index alone
+    sa.Index("ix_messages_tenant_kind_created", "tenant_id", "kind", "created_at", "sent_at"),
 )
 
 calls = sa.Table(
@@ -264,6 +266,7 @@ bookings = sa.Table(
     sa.UniqueConstraint("tenant_id", "calcom_uid"),
     sa.Index(None, "tenant_id", "created_at"),
     sa.Index("ix_bookings_tenant_start", "tenant_id", "start_at", "id"),  # soonest first
+    sa.Index("ix_bookings_tenant_lead", "tenant_id", "lead_id", "status"),  # stats: booked leads
 )
 
 # Failed dashboard sign-ins, counted per key ("email:..." or "ip:...") in a fixed window,
