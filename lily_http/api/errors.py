@@ -20,7 +20,14 @@ from lily_core.errors import (
     Unauthenticated,
 )
 
-__all__ = ["ApiError", "ErrorBody", "error_responses", "lily_error", "validation_error"]
+__all__ = [
+    "ApiError",
+    "CsrfRejected",
+    "ErrorBody",
+    "error_responses",
+    "lily_error",
+    "validation_error",
+]
 
 
 class ApiError(BaseModel):
@@ -33,19 +40,25 @@ class ErrorBody(BaseModel):
     error: ApiError
 
 
+class CsrfRejected(Forbidden):
+    """A write authenticated by the session cookie without its CSRF token: it may come from
+    another site's page, which the browser sends the cookie from too."""
+
+
 # core error -> (status, code); the first match wins, so subclasses come first
 _STATUS: list[tuple[type[LilyError], int, str]] = [
     (InvalidInput, 422, "invalid"),
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (Unauthenticated, 401, "unauthorized"),
+    (CsrfRejected, 403, "csrf_failed"),
     (Forbidden, 403, "forbidden"),
     (RateLimited, 429, "rate_limited"),
 ]
 _DESCRIPTIONS = {
     400: "The body is not JSON",
     401: "No token, or a wrong, expired or revoked one",
-    403: "The caller's role may not do this",
+    403: "The caller's role may not do this, or a cookie-signed write lacks its CSRF token",
     404: "No such thing in the caller's tenant",
     409: "The change conflicts with the current state",
     422: "The input breaks a rule; `field` names the culprit",

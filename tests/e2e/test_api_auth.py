@@ -269,3 +269,83 @@ def test_the_openapi_names_and_documents_the_access_routes(lily: Lily) -> None:
         operation = paths[path][method]
         assert operation["operationId"] == operation_id
         assert statuses <= set(operation["responses"]), (path, method)
+
+
+# -- the web dashboard's cookie session ----------------------------------------------------
+
+
+def start_session(client: TestClient) -> httpx.Response:
+    response: httpx.Response = client.post(
+        "/api/v1/auth/session", json={"email": EMAIL, "password": PASSWORD}
+    )
+    return response
+
+
+def test_a_session_keeps_the_token_in_an_httponly_cookie_out_of_the_page(lily: Lily) -> None:
+    add_user(lily)
+
+    response = start_session(lily.client)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"expires_in", "csrf_token"}  # no token a script could read
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.get_list("set-cookie")}
+    assert "HttpOnly" in cookies["lily_session"]
+    assert "HttpOnly" not in cookies["lily_csrf"]
+    for cookie in cookies.values():
+        assert "SameSite=strict" in cookie and "Path=/" in cookie
+    assert lily.client.cookies["lily_csrf"] == body["csrf_token"]
+    me = lily.client.get("/api/v1/me")
+    assert me.status_code == 200
+    assert me.json()["user"] == {"email": EMAIL, "role": "owner"}
+
+
+def test_a_write_by_cookie_needs_the_csrf_token_and_changes_nothing_without_it(
+    lily: Lily,
+) -> None:
+    add_user(lily)
+    csrf = start_session(lily.client).json()["csrf_token"]
+
+    for headers in ({}, {"X-CSRF-Token": "forged"}, {"X-CSRF-Token": csrf[:-1]}):
+        refused = lily.client.post("/api/v1/apikeys", json={"name": "x"}, headers=headers)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "csrf_failed"
+    assert lily.client.get("/api/v1/apikeys").json() == {"items": [], "next_cursor": None}
+
+    made = lily.client.post("/api/v1/apikeys", json={"name": "x"}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201, made.text
+
+
+def test_bearer_tokens_need_no_csrf_token_and_win_over_the_cookie(lily: Lily) -> None:
+    add_user(lily)
+    start_session(lily.client)
+    _, key = lily.container.create_api_key()(lily.tenant.slug, "script")
+
+    made = lily.client.post("/api/v1/apikeys", json={"name": "y"}, headers=bearer(key))
+    assert made.status_code == 201
+    # the bearer token decides who calls, not the cookie that rides along
+    assert lily.client.get("/api/v1/me", headers=bearer(key)).json()["user"] is None
+    assert lily.client.get("/api/v1/me", headers=bearer("garbage")).status_code == 401
+
+
+def test_signing_out_clears_the_session_and_a_bad_cookie_is_401(lily: Lily) -> None:
+    add_user(lily)
+    start_session(lily.client)
+
+    out = lily.client.delete("/api/v1/auth/session")
+
+    assert out.status_code == 204
+    assert "lily_session" not in lily.client.cookies
+    assert "lily_csrf" not in lily.client.cookies
+    assert lily.client.get("/api/v1/me").status_code == 401
+    lily.client.cookies.set("lily_session", "not-a-token")
+    assert lily.client.get("/api/v1/me").status_code == 401
+
+
+def test_a_wrong_password_sets_no_cookie(lily: Lily) -> None:
+    add_user(lily)
+
+    response = lily.client.post("/api/v1/auth/session", json={"email": EMAIL, "password": "wrong"})
+
+    assert response.status_code == 401
+    assert "set-cookie" not in response.headers
