@@ -55,7 +55,9 @@ export function Thread({ leadId }: { leadId: string }) {
 
   const bottom = useRef<HTMLDivElement>(null);
   const count = timeline.length;
-  useEffect(() => bottom.current?.scrollIntoView({ block: "end" }), [count, leadId]);
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: "end" });
+  }, [count, leadId]);
 
   async function send(body: string): Promise<boolean> {
     setSendError(null);

@@ -16,13 +16,17 @@ export function readCookie(name: string, cookies: string = document.cookie): str
   return null;
 }
 
-/** Every unsafe request carries the CSRF token the session cookie came with (double submit). */
+/** The CSRF header an unsafe request needs: the token the session cookie came with. */
+export function csrfHeader(method: string): Record<string, string> {
+  if (!UNSAFE.has(method.toUpperCase())) return {};
+  const token = readCookie("lily_csrf");
+  return token ? { "X-CSRF-Token": token } : {};
+}
+
+/** Every unsafe request carries it. */
 export const csrfMiddleware: Middleware = {
   onRequest({ request }) {
-    if (UNSAFE.has(request.method)) {
-      const token = readCookie("lily_csrf");
-      if (token) request.headers.set("X-CSRF-Token", token);
-    }
+    for (const [name, value] of Object.entries(csrfHeader(request.method))) request.headers.set(name, value);
     return request;
   },
 };

@@ -1,0 +1,15 @@
+import { chromium } from "@playwright/test";
+const [,, path = "/inbox/", out = "/tmp/shots/a.png", width = "1280"] = process.argv;
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+const page = await browser.newPage({ viewport: { width: Number(width), height: 800 } });
+page.on("console", (m) => console.log("console", m.type(), m.text()));
+page.on("pageerror", (e) => console.log("pageerror", e.message));
+await page.goto("http://localhost:3100/signin/");
+await page.getByLabel("Email").fill("owner@acme.test");
+await page.getByLabel("Password").fill("correct horse battery");
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.waitForURL("**/inbox/");
+await page.goto("http://localhost:3100" + path);
+await page.waitForTimeout(2500);
+await page.screenshot({ path: out, fullPage: true });
+await browser.close();
