@@ -3,7 +3,9 @@
 Uniqueness mirrors `lily_core.testing.uow._UNIQUE` exactly, so the in-memory fake and the
 database refuse the same rows (NULLs never clash, on both PostgreSQL and SQLite). Indexes
 serve the lookups the flows make; list indexes lead with `tenant_id, created_at` for the
-newest-first cursor pagination. Every tenant-owned row references `tenants`.
+newest-first cursor pagination, some with one column more that the stats count by (migration
+0003 says which), so the stats read the index alone. Every tenant-owned row references
+`tenants`.
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ leads = sa.Table(
     sa.Column("last_inbound_at", UtcDateTime),  # the newest message from the lead
     sa.Column("last_read_at", UtcDateTime),  # when the owner last read the conversation
     sa.UniqueConstraint("tenant_id", "phone"),  # also the lead-by-phone index
-    sa.Index(None, "tenant_id", "created_at"),
+    sa.Index("ix_leads_tenant_created_id", "tenant_id", "created_at", "id"),  # id: booked leads
     sa.Index(None, "tenant_id", "email"),
     # the dashboard's lists: newest activity first, all or by status (keyset on id)
     sa.Index("ix_leads_tenant_activity", "tenant_id", "last_activity_at", "id"),
@@ -222,7 +224,7 @@ calls = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "call_sid"),
     sa.Index(None, "tenant_id", "lead_id", "created_at"),
-    sa.Index("ix_calls_tenant_created", "tenant_id", "created_at"),  # stats
+    sa.Index("ix_calls_tenant_missed_created", "tenant_id", "missed", "created_at"),  # stats
 )
 
 quotes = sa.Table(
@@ -241,7 +243,7 @@ quotes = sa.Table(
     sa.Column("explanation", sa.Text, nullable=False),
     sa.Column("pricebook_version", sa.Integer, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Index(None, "tenant_id", "created_at"),
+    sa.Index("ix_quotes_tenant_created_area", "tenant_id", "created_at", "in_service_area"),
     sa.Index(None, "tenant_id", "lead_id", "created_at"),
 )
 
@@ -264,7 +266,7 @@ bookings = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "calcom_uid"),
-    sa.Index(None, "tenant_id", "created_at"),
+    sa.Index("ix_bookings_tenant_created_status", "tenant_id", "created_at", "status"),
     sa.Index("ix_bookings_tenant_start", "tenant_id", "start_at", "id"),  # soonest first
     sa.Index("ix_bookings_tenant_lead", "tenant_id", "lead_id", "status"),  # stats: booked leads
 )
