@@ -38,8 +38,8 @@ export function QuoteCard({ quote, timeZone, title = "Quote" }: { quote: Quote; 
             {quote.lines.map((line, i) => (
               <tr key={`${line.key}-${i}`} className="border-t border-slate-100">
                 <td className="py-1 pr-2">
-                  {line.label}
-                  <span className="ml-1 text-xs text-slate-400">{line.kind}</span>
+                  {line.label}{" "}
+                  <span className="text-xs text-slate-500">{line.kind}</span>
                 </td>
                 <td className="py-1 text-right tabular-nums">{formatMoney(line.low_cents, quote.currency)}</td>
                 <td className="py-1 pl-2 text-right tabular-nums">{formatMoney(line.high_cents, quote.currency)}</td>

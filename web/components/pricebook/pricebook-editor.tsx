@@ -37,7 +37,8 @@ export function PriceBookEditor({ current, canEdit }: { current: Schemas["PriceB
     }
   });
 
-  const disabled = !canEdit || formState.isSubmitting;
+  // Inputs stay enabled while saving: a disabled input cannot take the focus an error gives it.
+  const disabled = !canEdit;
   return (
     <form onSubmit={submit} noValidate className="space-y-6" aria-label="Price book">
       <fieldset disabled={disabled} className="card space-y-3 p-4">
@@ -122,7 +123,7 @@ export function PriceBookEditor({ current, canEdit }: { current: Schemas["PriceB
       </fieldset>
 
       <div className="sticky bottom-0 flex flex-wrap items-center gap-3 border-t border-slate-200 bg-slate-50/95 py-3">
-        <button type="submit" className="btn-primary" disabled={disabled}>
+        <button type="submit" className="btn-primary" disabled={disabled || formState.isSubmitting}>
           Save price book
         </button>
         {!canEdit ? <span className="text-sm text-slate-600">Only an owner can change the price book.</span> : null}

@@ -32,12 +32,13 @@ function initial(settings: Settings, fields: FieldSpec[]): Values {
   return values;
 }
 
-/** The changes a form makes: only the fields edited; empty optional fields as null; numbers
- * as numbers (what is not one goes as typed, for the API to name). A blank secret is left. */
-export function changesOf(fields: FieldSpec[], values: Values, dirty: Partial<Record<string, unknown>>): Changes {
+/** The changes a form makes: only the fields that differ from `before`; empty optional fields
+ * as null; numbers as numbers (what is not one goes as typed, for the API to name). A blank
+ * secret is left as it is. */
+export function changesOf(fields: FieldSpec[], values: Values, before: Values): Changes {
   const changes: Record<string, unknown> = {};
   for (const f of fields) {
-    if (!dirty[f.name]) continue;
+    if (values[f.name] === before[f.name]) continue;
     const value = values[f.name];
     if (f.kind === "checkbox") changes[f.name] = Boolean(value);
     else if (typeof value === "string") {
@@ -70,7 +71,7 @@ export function TenantForm({ title, settings, fields, canEdit, children }: {
   const submit = handleSubmit(async (values) => {
     setStatus(null);
     setFormError(null);
-    const changes = changesOf(fields, values, formState.dirtyFields);
+    const changes = changesOf(fields, values, initial(settings, fields));
     if (Object.keys(changes).length === 0) {
       setStatus("Nothing to save.");
       return;
@@ -95,7 +96,7 @@ export function TenantForm({ title, settings, fields, canEdit, children }: {
       </h2>
       {children}
       <form onSubmit={submit} noValidate>
-        <fieldset disabled={!canEdit || formState.isSubmitting} className="grid gap-3 sm:grid-cols-2">
+        <fieldset disabled={!canEdit} className="grid gap-3 sm:grid-cols-2">
           {fields.map((f) => (
             <SettingInput key={f.name} spec={f} settings={settings} register={register} error={formState.errors[f.name]?.message} />
           ))}

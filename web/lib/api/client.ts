@@ -51,6 +51,8 @@ export function goToSignIn(): void {
 export const fetchClient = createFetchClient<paths>({
   baseUrl: typeof window === "undefined" ? "http://localhost" : window.location.origin,
   credentials: "same-origin",
+  // Looked up at each call (not captured once), so that tests can stub it.
+  fetch: (request: Request) => globalThis.fetch(request),
 });
 fetchClient.use(csrfMiddleware, signedOutMiddleware);
 
