@@ -12,17 +12,13 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from lily_adapters.auth import JwtTokenSigner
-from lily_core.domain.records import User
 from lily_core.ports.auth import TokenClaims
 from lily_core.use_cases.access import hash_password
 from tests.e2e.conftest import PUBLIC_URL, Lily, running_lily
+from tests.e2e.dashboard_api import EMAIL, PASSWORD, add_user, bearer, sign_in, user_token
 from tests.standins.twilio import TwilioStandIn
 
 Backend = tuple[str, str | None]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_an_api_key_is_the_owner_of_its_tenant(lily: Lily) -> None:
@@ -54,25 +50,6 @@ def test_no_token_a_wrong_one_or_a_revoked_one_is_401(lily: Lily) -> None:
 
 
 # -- user tokens ---------------------------------------------------------------------------
-
-EMAIL, PASSWORD = "owner@acme.test", "correct horse battery"
-
-
-def add_user(lily: Lily, email: str = EMAIL, role: str = "owner") -> User:
-    return lily.container.add_user()(lily.tenant.slug, email, PASSWORD, role)
-
-
-def sign_in(client: TestClient, email: str = EMAIL, password: str = PASSWORD) -> httpx.Response:
-    response: httpx.Response = client.post(
-        "/api/v1/auth/token", json={"email": email, "password": password}
-    )
-    return response
-
-
-def user_token(lily: Lily, email: str = EMAIL) -> str:
-    response = sign_in(lily.client, email)
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
 
 
 def test_a_user_signs_in_for_a_token_that_stands_for_them(lily: Lily) -> None:

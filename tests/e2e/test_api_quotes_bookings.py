@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 
-from lily_core.domain.leads import Lead
-from lily_core.domain.records import Booking, BookingStatus, Quote
-from lily_core.domain.tenant import Tenant
+from lily_core.domain.records import BookingStatus, Quote
 from lily_core.use_cases.pricebooks import preview_as_dict
 from tests.e2e.conftest import CALLER, START, Lily, after
-from tests.e2e.dashboard_api import error_of, other_tenant, owner_headers
+from tests.e2e.dashboard_api import (
+    a_booking,
+    a_lead,
+    add,
+    error_of,
+    other_tenant,
+    owner_headers,
+)
 from tests.e2e.test_quote_flow import BOOKING_URL, import_pricebook, mms, quotes, settle
 
 
@@ -23,35 +28,6 @@ def shop(lily: Lily) -> Lily:
     import_pricebook(lily)
     lily.tenant = lily.update_tenant(booking_url=BOOKING_URL)
     return lily
-
-
-def add(lily: Lily, *entities: Any) -> None:
-    with lily.container.uow() as uow:
-        for entity in entities:
-            repository = {Lead: uow.leads, Quote: uow.quotes, Booking: uow.bookings}
-            repository[type(entity)].add(entity)  # type: ignore[attr-defined]
-        uow.commit()
-
-
-def a_lead(tenant: Tenant, phone: str) -> Lead:
-    return Lead(tenant_id=tenant.id, phone=phone, created_at=START)
-
-
-def a_booking(tenant: Tenant, lead: Lead, hours: int, **kw: Any) -> Booking:
-    start = START + timedelta(hours=hours)
-    return Booking(
-        tenant_id=tenant.id,
-        lead_id=lead.id,
-        calcom_uid=f"uid-{lead.id}-{hours}",
-        title="House wash estimate",
-        start_at=start,
-        end_at=start + timedelta(hours=1),
-        address="1 Main St",
-        attendee_name="Pat",
-        created_at=START,
-        updated_at=START,
-        **kw,
-    )
 
 
 def test_a_quote_lily_sent_is_listed_and_shown(shop: Lily) -> None:
