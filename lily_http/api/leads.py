@@ -23,7 +23,8 @@ from lily_http.deps import ContainerDep, RequestIdDep
 router = APIRouter(prefix="/leads", tags=["leads"])
 
 LeadId = Annotated[str, Path(max_length=64, description="The lead's id")]
-# A body that is not JSON at all is 400, before any validation (FastAPI's own check).
+# A body that is not JSON at all is 400, before any validation (FastAPI's own check); a write
+# signed by the session cookie without its CSRF token is 403 (lily_http.api.auth).
 
 
 class LeadItem(BaseModel):
@@ -175,7 +176,7 @@ def get_lead(caller: Caller, container: ContainerDep, lead_id: LeadId) -> LeadDe
 @router.patch(
     "/{lead_id}",
     operation_id="updateLead",
-    responses=error_responses(400, 401, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
 )
 def update_lead(
     caller: Caller, container: ContainerDep, lead_id: LeadId, changes: LeadChanges
@@ -208,7 +209,7 @@ def list_lead_messages(
     "/{lead_id}/messages",
     status_code=201,
     operation_id="sendLeadMessage",
-    responses=error_responses(400, 401, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 422),
 )
 def send_lead_message(
     caller: Caller,
@@ -230,7 +231,7 @@ def send_lead_message(
     status_code=204,
     response_class=Response,
     operation_id="markLeadRead",
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def mark_lead_read(caller: Caller, container: ContainerDep, lead_id: LeadId) -> None:
     """Mark the lead's conversation read."""

@@ -104,7 +104,7 @@ def list_quotes(
 @router.post(
     "/preview",
     operation_id="previewQuote",
-    responses=error_responses(400, 401, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
 )
 def preview_quote(caller: Caller, container: ContainerDep, body: PreviewRequest) -> QuotePreview:
     """The quote a customer in `zip` writing `text` would get from the current price book;

@@ -38,7 +38,7 @@ class UploadForm(BaseModel):
     "",
     status_code=201,
     operation_id="createUpload",
-    responses=error_responses(400, 401, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
 )
 def create_upload(caller: Caller, container: ContainerDep, body: UploadRequest) -> UploadForm:
     """A form to upload one photo of this type and size (the file is sent with the form's

@@ -334,16 +334,22 @@ def test_the_openapi_names_every_operation_with_its_models_and_errors(lily: Lily
     expected = {
         ("/api/v1/leads", "get"): ("listLeads", {"200", "401", "422"}),
         ("/api/v1/leads/{lead_id}", "get"): ("getLead", {"200", "401", "404", "422"}),
-        ("/api/v1/leads/{lead_id}", "patch"): ("updateLead", {"200", "400", "401", "404", "422"}),
+        ("/api/v1/leads/{lead_id}", "patch"): (
+            "updateLead",
+            {"200", "400", "401", "403", "404", "422"},
+        ),
         ("/api/v1/leads/{lead_id}/messages", "get"): (
             "listLeadMessages",
             {"200", "401", "404", "422"},
         ),
         ("/api/v1/leads/{lead_id}/messages", "post"): (
             "sendLeadMessage",
-            {"201", "400", "401", "404", "409", "422"},
+            {"201", "400", "401", "403", "404", "409", "422"},
         ),
-        ("/api/v1/leads/{lead_id}/read", "post"): ("markLeadRead", {"204", "401", "404", "422"}),
+        ("/api/v1/leads/{lead_id}/read", "post"): (
+            "markLeadRead",
+            {"204", "401", "403", "404", "422"},
+        ),
     }
     for (path, method), (operation_id, statuses) in expected.items():
         operation = paths[path][method]
