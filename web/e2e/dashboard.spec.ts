@@ -1,0 +1,112 @@
+import { EMAIL, expect, phone, signIn, test } from "./fixtures";
+
+// Lily's state is shared by the tests of one run (one server): each uses its own caller.
+const CALLER = "+15125550134";
+const STOPPER = "+15125550177";
+
+test("signing in: a wrong password is refused, the right one opens the inbox", async ({ page, consoleErrors }) => {
+  void consoleErrors; // signed out, the API answers 401s: the browser's lines for them are left out
+  await page.goto("/leads/");
+  await expect(page).toHaveURL(/\/signin\/\?next=%2Fleads%2F/);
+  await page.getByLabel("Email").fill(EMAIL);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await signIn(page);
+  for (const name of ["Inbox", "Leads", "Bookings", "Price book", "Stats", "Settings", "Billing"]) {
+    await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true })).toBeVisible();
+  }
+});
+
+test("a missed call appears in the inbox; the owner reads the text-back and replies", async ({ signedIn: page }) => {
+  await phone.call(CALLER);
+  // no reload: the inbox polls
+  const conversation = page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /\(512\) 555-0134/ });
+  await expect(conversation).toBeVisible();
+
+  // the customer answers the text-back with photos and a ZIP: marked unread, no reload
+  await expect.poll(async () => (await phone.sent()).filter((m) => m.to === CALLER).length, { timeout: 15_000 }).toBe(1);
+  await phone.text(CALLER, "Two story house please, 78704", 2);
+  await expect(conversation).toContainText("(unread)");
+  await conversation.click();
+  await expect(page).toHaveURL(/\/inbox\/\?lead=/);
+  await expect(conversation).not.toContainText("(unread)");
+
+  const thread = page.getByRole("list", { name: "Messages" });
+  await expect(thread.getByText(/Sorry we missed your call!/)).toBeVisible();
+  await expect(thread.getByText("Two story house please, 78704")).toBeVisible();
+  await expect(thread.getByRole("img", { name: "Photo 2 from the customer" })).toBeVisible({ timeout: 15_000 });
+  await expect(thread.getByRole("region", { name: "Quote" })).toContainText("$315–$565");
+
+  await page.getByRole("textbox", { name: "Reply" }).fill("Thanks! We can come Wednesday morning.");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(thread.getByText("Thanks! We can come Wednesday morning.")).toBeVisible();
+  await expect
+    .poll(async () => (await phone.sent()).filter((m) => m.to === CALLER).map((m) => m.body), { timeout: 15_000 })
+    .toContain("Thanks! We can come Wednesday morning.");
+});
+
+test("an opted-out customer is marked and cannot be texted", async ({ signedIn: page }) => {
+  await phone.call(STOPPER);
+  await phone.text(STOPPER, "STOP");
+  await page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /\(512\) 555-0177/ }).click();
+  await expect(page.getByRole("region", { name: "Conversation" }).getByText("Opted out", { exact: true })).toBeVisible();
+  await expect(page.getByRole("textbox", { name: "Reply" })).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
+});
+
+test("leads: filter by status, search, change a status", async ({ signedIn: page }) => {
+  await phone.call("+15125550188");
+  await page.getByRole("link", { name: "Leads", exact: true }).click();
+  await page.getByLabel("Search").fill("0188");
+  const row = page.getByRole("row", { name: /\(512\) 555-0188/ });
+  await expect(row).toBeVisible();
+  await expect(page.getByRole("row")).toHaveCount(2); // the header and the one lead
+  await row.getByRole("combobox").selectOption("lost");
+  await page.getByLabel("Search").fill("");
+  await page.getByLabel("Status", { exact: true }).selectOption("lost");
+  await expect(page.getByRole("row", { name: /\(512\) 555-0188/ })).toBeVisible();
+  await expect(page.getByRole("row")).toHaveCount(2);
+});
+
+test("price book: a mistake is shown on its field; the fix makes a new version and changes the preview", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Price book", exact: true }).click();
+  await page.getByLabel("ZIP", { exact: true }).fill("78704");
+  await page.getByLabel("Customer's message").fill("wash my house");
+  const preview = page.getByRole("region", { name: "Preview", exact: true });
+  await expect(preview).toContainText("$250–$450");
+
+  const low = page.getByLabel("Service 1 Low");
+  await low.fill("900");
+  await page.getByRole("button", { name: "Save price book" }).click();
+  await expect(page.getByText("low (900) is greater than high (450)")).toBeVisible();
+  await expect(low).toHaveAttribute("aria-invalid", "true");
+
+  await low.fill("300");
+  await page.getByRole("button", { name: "Save price book" }).click();
+  await expect(page.getByText("Saved as version 2.")).toBeVisible();
+  await expect(preview).toContainText("$300–$450");
+  await expect(preview).toContainText("price book v2");
+});
+
+test("stats and billing show what the API says", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Stats", exact: true }).click();
+  const funnel = page.getByRole("region", { name: "Funnel" });
+  await expect(funnel).toBeVisible();
+  const missed = Number(await funnel.locator("dt:text-is('Missed calls') ~ dd").last().textContent());
+  expect(missed).toBeGreaterThanOrEqual(1);
+  await expect(page.getByRole("region", { name: "Speed to lead" })).toContainText(/\d+ (s|min)/);
+  await expect(page.getByRole("img", { name: "Leads, quotes and bookings by day" })).toBeVisible();
+
+  await page.getByRole("link", { name: "Billing", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Billing is not set up" })).toBeVisible();
+});
+
+test("settings: the webhook URLs to paste, with copy buttons", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Settings", exact: true }).click();
+  await expect(page.getByText(/\/webhooks\/twilio\/voice$/)).toBeVisible();
+  for (const name of ["Twilio voice", "Twilio messaging", "Cal.com", "Chatwoot"]) {
+    await expect(page.getByRole("button", { name: `Copy the ${name} webhook URL` })).toBeVisible();
+  }
+  await expect(page.getByLabel("Forwarding number")).toHaveValue("(512) 555-0199");
+});
