@@ -8,6 +8,7 @@ import { formatDateTime, formatPhone } from "@/lib/format";
 import { messagesKey, POLL_MS, useLeadBookings, useLeadMessages } from "@/lib/queries";
 import { useTimeZone } from "@/lib/session";
 import { BookingCard } from "../booking-card";
+import { CopyButton } from "../copy-button";
 import { ErrorNotice } from "../error-notice";
 import { Phone } from "../phone";
 import { QuoteCard } from "../quote-card";
@@ -102,9 +103,11 @@ export function Thread({ leadId }: { leadId: string }) {
         </Link>
         <div className="flex flex-wrap items-center justify-between gap-2">
           <div className="min-w-0">
-            <h2 className="truncate text-base font-semibold">{l.name || formatPhone(l.phone) || "Unknown caller"}</h2>
+            <h2 className="truncate text-base font-semibold" title={l.name ? undefined : (l.phone ?? undefined)}>
+              {l.name || formatPhone(l.phone) || "Unknown caller"}
+            </h2>
             <div className="flex flex-wrap items-center gap-2 text-sm text-slate-600">
-              <Phone value={l.phone} copy />
+              {l.name ? <Phone value={l.phone} copy /> : l.phone ? <CopyButton text={l.phone} label="Copy phone number" /> : null}
               {l.zip ? <span>ZIP {l.zip}</span> : null}
               <LeadStatusBadge status={l.status} />
               {l.opted_out ? <OptedOutBadge /> : null}

@@ -30,7 +30,8 @@ export function PriceBookPage() {
           {missing ? <p className="mb-4 text-sm text-slate-700">No price book yet: fill this in and save the first version.</p> : null}
           {loaded ? <PriceBookEditor current={book.data ?? null} canEdit={canEdit} /> : null}
         </div>
-        <div className="lg:sticky lg:top-4 lg:self-start">
+        {/* first on a phone: the result of an edit is what the owner wants to see */}
+        <div className="order-first lg:sticky lg:top-4 lg:order-none lg:self-start">
           <QuotePreview />
         </div>
       </div>
