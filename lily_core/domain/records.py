@@ -83,7 +83,10 @@ class Booking:
 
 @attrs.define(slots=False, eq=False, kw_only=True)
 class Subscription:
-    """A tenant's Stripe subscription, as the latest webhook described it."""
+    """A tenant's Stripe customer and subscription, as the newest news from Stripe described
+    it (lily_core.domain.billing). `status` is "none" until a subscription is known;
+    `state_as_of` is the `created` of the event the state was taken from, or the time of
+    the API read, so that older news arriving late is recognised as such."""
 
     id: str = attrs.field(factory=new_id)
     tenant_id: str
@@ -93,7 +96,20 @@ class Subscription:
     stripe_subscription_id: str | None = None
     current_period_end: datetime | None = None
     past_due_since: datetime | None = None
+    state_as_of: datetime | None = None
     updated_at: datetime
+
+
+@attrs.define(slots=False, eq=False, kw_only=True)
+class SmsUsage:
+    """What a tenant sent in one allowance period ("2026-06"): automated SMS, counted
+    against the plan's allowance, and the owner's manual replies, counted apart."""
+
+    id: str = attrs.field(factory=new_id)
+    tenant_id: str
+    period: str
+    automated: int = 0
+    manual: int = 0
 
 
 @attrs.define(slots=False, eq=False, kw_only=True)
