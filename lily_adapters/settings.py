@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     stripe_api_url: str = "https://api.stripe.com"
     stripe_price_starter: str | None = None
     stripe_price_pro: str | None = None
+    plan_starter_sms: int = Field(500, ge=0)  # monthly automated-SMS allowance (DESIGN §2.4)
+    plan_pro_sms: int = Field(5000, ge=0)
+    trial_days: int = Field(14, ge=0, le=3650)
+    billing_grace_days: int = Field(7, ge=0, le=3650)  # how long past_due still sends
     google_service_account_file: Path | None = None
     google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
     s3_bucket: str | None = None
@@ -68,6 +72,11 @@ class Settings(BaseSettings):
             raise ValueError("LILY_JITTER_MIN_SECONDS is greater than LILY_JITTER_MAX_SECONDS")
         self.public_url = self.public_url.rstrip("/")
         return self
+
+    @property
+    def billing_enabled(self) -> bool:
+        """Billing is on when LILY_STRIPE_SECRET_KEY is set; off, every tenant is unlimited."""
+        return self.stripe_secret_key is not None
 
     @property
     def twilio_enabled(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Protocol
 
 import attrs
 
+from lily_core.domain.billing import Plan, StripeSubscription
 from lily_core.domain.tenant import Tenant
 
 
@@ -51,20 +52,38 @@ class Calendar(Protocol):
 
 
 class PaymentGateway(Protocol):
+    """Stripe, in the core's terms (lily_core.domain.billing). Every call raises
+    TransientDeliveryError when Stripe cannot be reached or fails, PermanentDeliveryError
+    when it refuses the request, InvalidInput (field "plan") for a plan without a price."""
+
+    def create_customer(self, tenant: Tenant) -> str:
+        """The id of a new customer for the tenant (its metadata carries the tenant id).
+        Asked again for the same tenant, the same customer: a retry never makes two."""
+        ...
+
     def checkout_url(
         self,
         tenant: Tenant,
         *,
-        plan: str,
-        customer_id: str | None,
+        plan: Plan,
+        customer_id: str,
         success_url: str,
         cancel_url: str,
     ) -> str:
-        """A hosted checkout page starting a subscription to `plan` for the tenant."""
+        """A hosted checkout page starting a subscription to `plan` for the customer, its
+        client reference the tenant's id."""
         ...
 
     def portal_url(self, customer_id: str, *, return_url: str) -> str:
         """A hosted billing portal page for the customer."""
+        ...
+
+    def subscription(self, subscription_id: str) -> StripeSubscription:
+        """The subscription as Stripe has it now; NotFound if Stripe has no such one."""
+        ...
+
+    def latest_subscription(self, customer_id: str) -> StripeSubscription | None:
+        """The customer's newest subscription, whatever its status; None if it has none."""
         ...
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from lily_core.domain.billing import Plan, StripeSubscription
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import DeliveryError, NotFound, PermanentDeliveryError
 from lily_core.ports.providers import CalendarEvent, FetchedMedia, PresignedUpload, SentSms
@@ -126,16 +127,61 @@ class FakeChatwootClient:
 
 
 class FakePaymentGateway:
+    """Stripe as the core sees it: one customer per tenant however often asked, the
+    checkout and portal sessions it made (`checkouts`, `portals`), and the subscriptions
+    Stripe holds (`subscriptions`, set by a test). Put errors in `fail_next` to have the
+    next calls raise them."""
+
+    def __init__(self) -> None:
+        self.customers: dict[str, str] = {}  # tenant id -> customer id
+        self.checkouts: list[dict[str, str]] = []
+        self.portals: list[dict[str, str]] = []
+        self.subscriptions: dict[str, StripeSubscription] = {}
+        self.fail_next: list[Exception] = []
+        self.calls = 0
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    def create_customer(self, tenant: Tenant) -> str:
+        self._call()
+        return self.customers.setdefault(tenant.id, f"cus_{len(self.customers) + 1:04d}")
+
     def checkout_url(
         self,
         tenant: Tenant,
         *,
-        plan: str,
-        customer_id: str | None,
+        plan: Plan,
+        customer_id: str,
         success_url: str,
         cancel_url: str,
     ) -> str:
-        return f"https://checkout.example/{tenant.slug}/{plan}"
+        self._call()
+        session = {
+            "tenant_id": tenant.id,
+            "plan": str(plan),
+            "customer": customer_id,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        }
+        self.checkouts.append(session)
+        return f"https://checkout.example/{tenant.slug}/{plan}/{len(self.checkouts)}"
 
     def portal_url(self, customer_id: str, *, return_url: str) -> str:
+        self._call()
+        self.portals.append({"customer": customer_id, "return_url": return_url})
         return f"https://portal.example/{customer_id}"
+
+    def subscription(self, subscription_id: str) -> StripeSubscription:
+        self._call()
+        found = self.subscriptions.get(subscription_id)
+        if found is None:
+            raise NotFound(f"no such subscription: {subscription_id}")
+        return found
+
+    def latest_subscription(self, customer_id: str) -> StripeSubscription | None:
+        self._call()
+        mine = [s for s in self.subscriptions.values() if s.customer_id == customer_id]
+        return mine[-1] if mine else None
