@@ -24,3 +24,29 @@ describe("BillingPage", () => {
     expect(screen.getByRole("button", { name: "Open the billing portal" })).toBeEnabled();
   });
 });
+
+describe("BillingPage when this Lily does not bill", () => {
+  it("says so, and still shows the month's usage", async () => {
+    stubApi({
+      "GET /api/v1/billing": () => ({
+        status: 200,
+        body: { enabled: false, plan: null, status: "disabled", trial_ends_at: null, current_period_end: null, sms_used: 7, sms_limit: null, manual_sms: 2, held_reason: null },
+      }),
+    });
+    renderSignedIn(<BillingPage />);
+    expect(await screen.findByRole("heading", { name: "Billing is not set up" })).toBeInTheDocument();
+    expect(screen.getByRole("meter", { name: "Automated texts used this month" })).toHaveAttribute("aria-valuetext", "7, no limit");
+    expect(screen.queryByRole("button", { name: /Choose/ })).toBeNull();
+  });
+
+  it("says why texts are held", async () => {
+    stubApi({
+      "GET /api/v1/billing": () => ({
+        status: 200,
+        body: { enabled: true, plan: null, status: "trial_ended", trial_ends_at: "2026-06-01T00:00:00Z", current_period_end: null, sms_used: 40, sms_limit: 500, manual_sms: 0, held_reason: "trial_ended" },
+      }),
+    });
+    renderSignedIn(<BillingPage />);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Automated texts are held: the free trial has ended");
+  });
+});

@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { billingRedirect, getBilling, type BillingView } from "@/lib/billing";
+import { billingRedirect, getBilling, heldReasonText, type BillingView } from "@/lib/billing";
 import { formatDateTime } from "@/lib/format";
 import { useIsOwner, useTimeZone } from "@/lib/session";
 import { ErrorNotice } from "./error-notice";
@@ -32,6 +32,7 @@ export function BillingPage() {
             </p>
           </section>
         ) : null}
+        {answer?.kind === "not_set_up" && answer.billing ? <Usage billing={answer.billing} /> : null}
         {answer?.kind === "forbidden" ? <p className="text-sm text-slate-700">Only an owner can see billing.</p> : null}
         {answer?.kind === "ok" ? <Billing billing={answer.billing} /> : null}
       </div>
@@ -56,9 +57,6 @@ function Billing({ billing }: { billing: BillingView }) {
     }
   }
 
-  const used = billing.smsUsed ?? 0;
-  const limit = billing.smsLimit;
-  const share = limit ? Math.min(1, used / limit) : 0;
   return (
     <>
       <section aria-labelledby="plan-title" className="card p-4">
@@ -85,29 +83,11 @@ function Billing({ billing }: { billing: BillingView }) {
         </dl>
         {billing.heldReason ? (
           <p role="alert" className="mt-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
-            Automated texts are held: {billing.heldReason}
+            Automated texts are held: {heldReasonText(billing.heldReason)}.
           </p>
         ) : null}
       </section>
-      <section aria-labelledby="usage-title" className="card p-4">
-        <h2 id="usage-title" className="text-base font-semibold">
-          Automated texts this month
-        </h2>
-        <div
-          role="meter"
-          aria-label="Automated texts used this month"
-          aria-valuemin={0}
-          aria-valuemax={limit ?? used}
-          aria-valuenow={used}
-          aria-valuetext={limit ? `${used} of ${limit}` : `${used}, no limit`}
-          className="mt-3 h-3 rounded bg-slate-100"
-        >
-          <div className={`h-3 rounded ${share >= 1 ? "bg-red-500" : share >= 0.8 ? "bg-amber-500" : "bg-brand-500"}`} style={{ width: `${share * 100}%` }} />
-        </div>
-        <p className="mt-1 text-sm tabular-nums text-slate-700">
-          {used} {limit ? `of ${limit}` : "(no limit)"} · manual replies do not count
-        </p>
-      </section>
+      <Usage billing={billing} />
       <section aria-labelledby="manage-title" className="card p-4">
         <h2 id="manage-title" className="text-base font-semibold">
           Manage
@@ -125,5 +105,34 @@ function Billing({ billing }: { billing: BillingView }) {
         {error ? <p role="alert" className="mt-2 text-sm text-red-700">{error}</p> : null}
       </section>
     </>
+  );
+}
+
+/** This month's automated texts against the plan's allowance. */
+function Usage({ billing }: { billing: BillingView }) {
+  const used = billing.smsUsed ?? 0;
+  const limit = billing.smsLimit;
+  const share = limit ? Math.min(1, used / limit) : 0;
+  return (
+    <section aria-labelledby="usage-title" className="card p-4">
+      <h2 id="usage-title" className="text-base font-semibold">
+        Automated texts this month
+      </h2>
+      <div
+        role="meter"
+        aria-label="Automated texts used this month"
+        aria-valuemin={0}
+        aria-valuemax={limit ?? Math.max(used, 1)}
+        aria-valuenow={used}
+        aria-valuetext={limit ? `${used} of ${limit}` : `${used}, no limit`}
+        className="mt-3 h-3 rounded bg-slate-100"
+      >
+        <div className={`h-3 rounded ${share >= 1 ? "bg-red-500" : share >= 0.8 ? "bg-amber-500" : "bg-brand-500"}`} style={{ width: `${share * 100}%` }} />
+      </div>
+      <p className="mt-1 text-sm tabular-nums text-slate-700">
+        {used} {limit ? `of ${limit}` : "(no limit)"} · manual replies do not count
+        {billing.manualSms !== null ? ` (${billing.manualSms} this month)` : ""}
+      </p>
+    </section>
   );
 }

@@ -13,6 +13,11 @@ test("signing in: a wrong password is refused, the right one opens the inbox", a
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toBeVisible();
   await signIn(page);
+  await page.getByRole("button", { name: "Sign out" }).filter({ visible: true }).click();
+  await expect(page).toHaveURL(/\/signin\/$/);
+  await page.goto("/inbox/");
+  await expect(page).toHaveURL(/\/signin\/\?next=/);
+  await signIn(page);
   for (const name of ["Inbox", "Leads", "Bookings", "Price book", "Stats", "Settings", "Billing"]) {
     await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true })).toBeVisible();
   }
@@ -44,6 +49,25 @@ test("a missed call appears in the inbox; the owner reads the text-back and repl
   await expect
     .poll(async () => (await phone.sent()).filter((m) => m.to === CALLER).map((m) => m.body), { timeout: 15_000 })
     .toContain("Thanks! We can come Wednesday morning.");
+});
+
+test("a booking shows on the bookings page under its day, and in the conversation", async ({ signedIn: page }) => {
+  const BOOKER = "+15125550155";
+  await phone.call(BOOKER);
+  // the day after tomorrow, 14:00 UTC = 9:00 in Austin (CDT) or 8:00 (CST)
+  const start = new Date();
+  start.setUTCDate(start.getUTCDate() + 2);
+  start.setUTCHours(15, 0, 0, 0);
+  await phone.book(BOOKER, "Pat Booker", start);
+  const day = new Intl.DateTimeFormat("en-US", { timeZone: "America/Chicago", weekday: "long", month: "long", day: "numeric" }).format(start);
+  const time = new Intl.DateTimeFormat("en-US", { timeZone: "America/Chicago", hour: "numeric", minute: "2-digit" }).format(start);
+
+  await page.getByRole("link", { name: "Bookings", exact: true }).click();
+  const section = page.getByRole("region", { name: day });
+  await expect(section).toContainText("House wash estimate · Pat Booker");
+  await expect(section).toContainText(time);
+  await section.getByRole("link", { name: "Conversation" }).first().click();
+  await expect(page.getByRole("region", { name: "Booking" })).toContainText("1200 Barton Springs Rd");
 });
 
 test("an opted-out customer is marked and cannot be texted", async ({ signedIn: page }) => {
@@ -99,7 +123,10 @@ test("stats and billing show what the API says", async ({ signedIn: page }) => {
   await expect(page.getByRole("img", { name: "Leads, quotes and bookings by day" })).toBeVisible();
 
   await page.getByRole("link", { name: "Billing", exact: true }).click();
+  // no Stripe on this Lily: billing is off, and the month's automated texts are counted
   await expect(page.getByRole("heading", { name: "Billing is not set up" })).toBeVisible();
+  const meter = page.getByRole("meter", { name: "Automated texts used this month" });
+  expect(Number(await meter.getAttribute("aria-valuenow"))).toBeGreaterThanOrEqual(1);
 });
 
 test("settings: the webhook URLs to paste, with copy buttons", async ({ signedIn: page }) => {

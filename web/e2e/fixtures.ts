@@ -14,6 +14,12 @@ export const phone = {
     const response = await fetch(`${CONTROL}/sms`, { method: "POST", body: JSON.stringify({ from, text, photos }) });
     expect(response.ok).toBe(true);
   },
+  async book(phone: string, name: string, start: Date, hours = 2) {
+    const end = new Date(start.getTime() + hours * 3_600_000);
+    const body = JSON.stringify({ phone, name, start: start.toISOString(), end: end.toISOString() });
+    const response = await fetch(`${CONTROL}/booking`, { method: "POST", body });
+    expect(response.ok).toBe(true);
+  },
   async sent(): Promise<{ to: string; from: string; body: string }[]> {
     return (await fetch(`${CONTROL}/messages`)).json();
   },

@@ -8,7 +8,8 @@ Run by Playwright's webServer (web/playwright.config.ts) as `../.venv/bin/python
 after `npm run build`. Ports: E2E_LILY_PORT (8311) and E2E_CONTROL_PORT (8312).
 
 Control API (JSON): GET /ready (200 once Lily is up), POST /call {"from"}, POST /sms
-{"from", "text", "photos"}, GET /messages (what Lily sent through the stand-in), GET /tenant."""
+{"from", "text", "photos"}, POST /booking {"phone", "name", "start", "end"} (a signed Cal.com
+booking), GET /messages (what Lily sent through the stand-in), GET /tenant."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ WEB = Path(__file__).resolve().parents[1]
 ROOT = WEB.parent
 sys.path.insert(0, str(ROOT))
 
+from lily_adapters.calcom import SIGNATURE_HEADER, sign  # noqa: E402
 from tests.standins.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioStandIn  # noqa: E402
 
 LILY_PORT = int(os.environ.get("E2E_LILY_PORT", "8311"))
@@ -123,7 +125,7 @@ class Harness:
                      "--forward-to", FORWARD_TO, "--zip", "78701", "--timezone", "America/Chicago",
                      "--booking-url", "https://cal.com/acme/wash", "--json")  # fmt: skip
         )
-        self.slug = tenant["slug"]
+        self.slug, self.calcom_secret = tenant["slug"], tenant["calcom_secret"]
         self.cli("user", "add", "--tenant", self.slug, "--email", EMAIL, "--role", "owner",
                  "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
         book = self.data / "pricebook.json"
@@ -205,6 +207,33 @@ class Harness:
             form[f"MediaContentType{i}"] = "image/png"
         self.post_signed("/webhooks/twilio/sms", form)
 
+    def booking(self, phone: str, name: str, start: str, end: str) -> None:
+        """A Cal.com BOOKING_CREATED (the 2021-10-20 webhook shape), signed with the tenant's
+        secret."""
+        address = "1200 Barton Springs Rd, Austin, TX 78704"
+        payload = {
+            "type": "house-wash-estimate",
+            "title": "House wash estimate",
+            "startTime": start,
+            "endTime": end,
+            "organizer": {"name": "Sam Owner", "timeZone": "America/Chicago"},
+            "attendees": [{"name": name, "email": "pat@example.com",
+                           "timeZone": "America/Chicago", "phoneNumber": phone}],
+            "location": address,
+            "uid": self.next_sid("cal-"),
+            "status": "ACCEPTED",
+        }  # fmt: skip
+        body = json.dumps(
+            {"triggerEvent": "BOOKING_CREATED", "createdAt": start, "payload": payload}
+        ).encode()
+        response = httpx.post(
+            f"{LILY_URL}/webhooks/calcom/{self.slug}",
+            content=body,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.calcom_secret, body)},
+            timeout=10,
+        )
+        response.raise_for_status()
+
     def sent(self) -> list[dict[str, Any]]:
         return [
             {"to": m.to, "from": m.from_, "body": m.body, "media_urls": m.media_urls}
@@ -243,6 +272,8 @@ def control_server(harness: Harness) -> ThreadingHTTPServer:
                     harness.missed_call(body["from"])
                 elif self.path == "/sms":
                     harness.text(body["from"], body.get("text", ""), int(body.get("photos", 0)))
+                elif self.path == "/booking":
+                    harness.booking(body["phone"], body["name"], body["start"], body["end"])
                 else:
                     self.answer(404, {"error": "no such control"})
                     return

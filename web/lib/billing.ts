@@ -6,16 +6,19 @@
 import { csrfHeader, goToSignIn } from "./api/client";
 
 export type BillingView = {
+  /** false: this Lily does not bill (no Stripe): no trial, no limit. */
+  enabled: boolean;
   plan: string | null;
   status: string | null;
   trialEndsAt: string | null;
   currentPeriodEnd: string | null;
   smsUsed: number | null;
   smsLimit: number | null;
+  manualSms: number | null;
   heldReason: string | null;
 };
 
-export type BillingAnswer = { kind: "ok"; billing: BillingView } | { kind: "not_set_up" } | { kind: "forbidden" };
+export type BillingAnswer = { kind: "ok"; billing: BillingView } | { kind: "not_set_up"; billing?: BillingView } | { kind: "forbidden" };
 
 const str = (v: unknown) => (typeof v === "string" && v ? v : null);
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -23,12 +26,14 @@ const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : n
 export function readBilling(body: unknown): BillingView {
   const b = (body ?? {}) as Record<string, unknown>;
   return {
+    enabled: b.enabled !== false,
     plan: str(b.plan),
     status: str(b.status),
     trialEndsAt: str(b.trial_ends_at),
     currentPeriodEnd: str(b.current_period_end),
     smsUsed: num(b.sms_used),
     smsLimit: num(b.sms_limit),
+    manualSms: num(b.manual_sms),
     heldReason: str(b.held_reason),
   };
 }
@@ -51,7 +56,8 @@ export async function getBilling(): Promise<BillingAnswer> {
   if (response.status === 404) return { kind: "not_set_up" };
   if (response.status === 403) return { kind: "forbidden" };
   if (!response.ok) throw new BillingError(`Billing answered ${response.status}.`);
-  return { kind: "ok", billing: readBilling(await response.json()) };
+  const billing = readBilling(await response.json());
+  return billing.enabled ? { kind: "ok", billing } : { kind: "not_set_up", billing };
 }
 
 /** The Stripe page to go to (Checkout for a plan, or the billing portal). */
@@ -64,4 +70,19 @@ export async function billingRedirect(action: "checkout" | "portal", plan?: stri
     throw new BillingError(message ?? (response.status === 404 ? "Billing is not set up on this Lily." : "Stripe could not be reached."));
   }
   return url;
+}
+
+const HELD: Record<string, string> = {
+  trial_ended: "the free trial has ended; choose a plan to start texting again",
+  subscription_canceled: "the subscription was cancelled",
+  subscription_unpaid: "the subscription is unpaid",
+  subscription_expired: "the subscription expired before it started",
+  subscription_paused: "the subscription is paused",
+  past_due_beyond_grace: "the last payment failed and the grace period is over",
+  sms_allowance_reached: "this month's automated texts are used up",
+};
+
+/** Why automated texts are held, in words (the API's code when it is a new one). */
+export function heldReasonText(code: string): string {
+  return HELD[code] ?? code.replace(/_/g, " ");
 }
