@@ -33,7 +33,7 @@ from lily_adapters.readiness import NotReady, ReadinessProbe, database_check, qu
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
 from lily_adapters.sql.stats import SqlStatsRepository
-from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
+from lily_adapters.sql.uow import SqlUnitOfWork, bypasses_row_security, create_engine_for
 from lily_adapters.twilio.media import TwilioMediaFetcher
 from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
 from lily_core.domain.compliance import Jitter
@@ -346,6 +346,11 @@ def report_dependencies(container: Container) -> None:
     for name, result in container.readiness().check(STARTUP_CHECK_SECONDS, log=False).items():
         if result.ok:
             logger.info("{}: reachable at {}", name, where[name])
+            if name == "database" and bypasses_row_security(container.engine()):
+                logger.warning(
+                    "database: connected as a superuser or BYPASSRLS role, which row-level "
+                    "security does not hold back; run Lily as an ordinary role (README)"
+                )
         else:
             logger.bind(check=name, status=result.status).warning(
                 "{}: {} at {} ({}); starting anyway, /readyz answers 503 meanwhile",

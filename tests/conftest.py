@@ -119,24 +119,61 @@ def _serve(local: tuple[str, Callable[[], None]]) -> Iterator[str]:
             cleanup()
 
 
+APP_ROLE = "lily_app"
+
+
+def as_app_role(url: str) -> str:
+    """`url`, connecting as the role Lily should run as in production: not a superuser, so
+    that PostgreSQL's row-level security holds for it (a superuser passes every policy).
+    The role is made if missing and given the database; the connection still logs
+    in as `url`'s user and switches role at once (`-c role=`), which works with any auth."""
+    import psycopg
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    plain = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(
+            "DO $$ BEGIN"
+            f" CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;"
+            " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+        admin.execute(f'ALTER DATABASE "{parsed.database}" OWNER TO {APP_ROLE}')
+        admin.execute(f"ALTER SCHEMA public OWNER TO {APP_ROLE}")
+    options = f"{parsed.query.get('options', '')} -c role={APP_ROLE}".strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def in_schema(url: str, schema: str) -> str:
+    """`url` with its tables looked up in (and made in) `schema`, keeping its other options
+    (the role of `as_app_role`)."""
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    options = f"{parsed.query.get('options', '')} -csearch_path={schema}".strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
-    """A SQLAlchemy URL of an empty PostgreSQL database for this test session."""
+    """A SQLAlchemy URL of an empty PostgreSQL database for this test session, connecting
+    as a role that row-level security applies to (see `as_app_role`)."""
     if _sqlite_only(pytestconfig):
         pytest.skip("a SQLite-only run (--sqlite-only)")
     url = os.environ.get("LILY_TEST_DATABASE_URL")
     if url:
-        yield url
+        yield as_app_role(url)
         return
     local = _local_postgres()
     if local is not None:
-        yield from _serve(local)
+        url, drop = local
+        yield from _serve((as_app_role(url), drop))
         return
     try:
         from testcontainers.postgres import PostgresContainer
 
         with PostgresContainer("postgres:16-alpine", driver="psycopg") as pg:
-            yield pg.get_connection_url()
+            yield as_app_role(pg.get_connection_url())
             return
     except Exception as exc:  # no Docker engine
         docker = f"Docker: {type(exc).__name__}"

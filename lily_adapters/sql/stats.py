@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from lily_adapters.sql import tables as t
+from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.domain.leads import MessageKind
 from lily_core.domain.records import BookingStatus
 from lily_core.ports.stats import ActivityFigures, DayActivity, StatsRepository
@@ -29,7 +30,8 @@ LocalDay = Callable[[sa.ColumnElement[datetime]], sa.ColumnElement[date]]
 
 
 class SqlStatsRepository(StatsRepository):
-    """Reads committed rows on a connection of its own (it writes nothing)."""
+    """Reads committed rows on a connection of its own (it writes nothing), scoped to the
+    tenant it counts for (row-level security on PostgreSQL)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -38,6 +40,7 @@ class SqlStatsRepository(StatsRepository):
         self, tenant_id: str, *, start: datetime, end: datetime, timezone: str
     ) -> ActivityFigures:
         with self.engine.connect() as conn:
+            set_tenant_scope(conn, tenant_id)
             postgres = conn.dialect.name == "postgresql"
             local_day = (
                 _pg_local_day(timezone) if postgres else _sqlite_local_day(timezone, start, end)

@@ -90,6 +90,40 @@ def make_session_factory(engine: sa.Engine) -> orm.sessionmaker[orm.Session]:
     return orm.sessionmaker(bind=engine, expire_on_commit=False)
 
 
+# Row-level security (migration 0004) shows a transaction the rows whose tenant_id is
+# `lily.tenant_id`, or every row when `lily.all_tenants` is on. set_config(..., true) is
+# transaction-local: a pooled connection carries no scope into its next transaction.
+_SET_SCOPE = sa.text(
+    "SELECT set_config('lily.tenant_id', :tenant_id, true),"
+    " set_config('lily.all_tenants', :all_tenants, true)"
+)
+
+
+def set_tenant_scope(connection: sa.Connection, tenant_id: str | None) -> None:
+    """Scope `connection`'s current transaction to one tenant (None: to every tenant) for
+    PostgreSQL's row-level security; nothing on databases without it."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            _SET_SCOPE,
+            {"tenant_id": tenant_id or "", "all_tenants": "off" if tenant_id else "on"},
+        )
+
+
+def bypasses_row_security(engine: sa.Engine) -> bool:
+    """Whether `engine` connects as a PostgreSQL role that row-level security does not
+    apply to (a superuser, or BYPASSRLS): then the second wall between tenants is down."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return bool(
+            conn.scalar(
+                sa.text(
+                    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                )
+            )
+        )
+
+
 class SqlUnitOfWork(UnitOfWork):
     """A UnitOfWork on one SQLAlchemy Session per `with` block.
 
@@ -101,14 +135,19 @@ class SqlUnitOfWork(UnitOfWork):
       `rollback()` and a Conflict detach every entity of the block (readable, no longer
       tracked: add one back to change it further).
       Queries autoflush pending changes, so a Conflict can also surface from a lookup.
+    - `for_tenant(id)` / `across_tenants()` scope the block (see the port); each
+      transaction the block begins gets the scope, and leaving the block drops it.
     - The same object may be used for several blocks one after another; it is not for
       sharing between threads (make one per use case: it is cheap).
     """
+
+    _ALL = object()  # the scope of across_tenants()
 
     def __init__(self, session_factory: orm.sessionmaker[orm.Session]) -> None:
         start_mappers()
         self._factory = session_factory
         self._current: orm.Session | None = None
+        self._scope: str | object | None = None  # a tenant id, _ALL, or None: no rows
         self.committed = False
         get = self._require_session
         self.tenants = r.SqlTenantRepository(get)
@@ -139,8 +178,26 @@ class SqlUnitOfWork(UnitOfWork):
             raise RuntimeError("SqlUnitOfWork is not re-entrant: its block is already open")
         session = self._factory(expire_on_commit=False)
         watch_json_changes(session)
+        sa.event.listen(session, "after_begin", self._scope_transaction)
         self._current = session
         return self
+
+    def for_tenant(self, tenant_id: str) -> Self:
+        return self._scope_to(tenant_id)
+
+    def across_tenants(self) -> Self:
+        return self._scope_to(self._ALL)
+
+    def _scope_to(self, scope: str | object) -> Self:
+        self._scope = scope
+        session = self._current
+        if session is not None and session.in_transaction():
+            self._scope_transaction(session, None, session.connection())
+        return self
+
+    def _scope_transaction(self, session: orm.Session, transaction: Any, conn: Any) -> None:
+        if self._scope is not None:
+            set_tenant_scope(conn, None if self._scope is self._ALL else str(self._scope))
 
     def __exit__(
         self,
@@ -148,7 +205,7 @@ class SqlUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._current = self._current, None
+        session, self._current, self._scope = self._current, None, None
         if session is not None:
             # close() rolls back what is uncommitted and detaches every object without
             # expiring it (rollback() would expire them and make them unreadable here).

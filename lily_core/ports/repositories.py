@@ -182,10 +182,37 @@ class WebhookRepository(Protocol):
     def add(self, record: ProcessedWebhook) -> None: ...
 
 
+# Tables whose rows belong to one tenant. A unit of work reaches them only once it says for
+# whom it works: `for_tenant(id)`, or `across_tenants()` for the few jobs that span tenants
+# on purpose. Unscoped, they look empty (the tenants directory and the webhook ledger are
+# always reachable: they are how a request finds its tenant).
+TENANT_OWNED_TABLES = frozenset(
+    {
+        "users",
+        "api_keys",
+        "leads",
+        "conversations",
+        "messages",
+        "calls",
+        "quotes",
+        "bookings",
+        "subscriptions",
+        "pricebooks",
+    }
+)
+
+
 class UnitOfWork(Protocol):
     """One transaction: `with uow:` opens it, `uow.commit()` makes it stick, leaving the
     block without committing rolls it back. Adding a row that breaks a uniqueness rule
-    raises Conflict at commit."""
+    raises Conflict at commit.
+
+    Tenant scope, the second wall after every query's tenant filter: inside a block, rows of
+    TENANT_OWNED_TABLES are visible (and writable) only once `for_tenant(tenant_id)` (that
+    tenant's rows only) or `across_tenants()` (work that spans tenants, saying so) has been
+    called; the scope lasts until the block ends. On PostgreSQL, row-level security enforces
+    it, so a query that forgot its tenant filter still sees one tenant's rows at most. Both
+    return the unit of work: `with uow.for_tenant(tenant.id):`."""
 
     tenants: TenantRepository
     users: UserRepository
@@ -209,3 +236,5 @@ class UnitOfWork(Protocol):
     ) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    def for_tenant(self, tenant_id: str) -> Self: ...
+    def across_tenants(self) -> Self: ...

@@ -31,6 +31,7 @@ from lily_core.domain.records import (
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import Conflict, InvalidInput
 from lily_core.ports.repositories import (
+    TENANT_OWNED_TABLES,
     ApiKeyRepository,
     BookingRepository,
     CallRepository,
@@ -46,6 +47,7 @@ from lily_core.ports.repositories import (
 )
 
 E = TypeVar("E")
+ALL_TENANTS = object()  # the scope of across_tenants()
 
 # table -> the attribute tuples that must be unique in it (None values never clash)
 _UNIQUE: dict[str, list[tuple[str, ...]]] = {
@@ -87,10 +89,19 @@ class _Table:
 
     @property
     def _rows(self) -> dict[str, Any]:
-        return self._uow.working[self._name]
+        """The rows this unit of work may see: its tenant's only, as row-level security
+        shows them on PostgreSQL (see UnitOfWork's tenant scope)."""
+        rows: dict[str, Any] = self._uow.working[self._name]
+        if self._name not in TENANT_OWNED_TABLES or self._uow.scope is ALL_TENANTS:
+            return rows
+        return {k: e for k, e in rows.items() if e.tenant_id == self._uow.scope}
 
     def add(self, entity: Any) -> None:
-        self._rows[entity.id] = entity
+        scope = self._uow.scope
+        owned = self._name in TENANT_OWNED_TABLES and scope is not ALL_TENANTS
+        if owned and entity.tenant_id != scope:  # PostgreSQL: "violates row-level security"
+            raise PermissionError(f"{self._name}: a row of another tenant than {scope!r}")
+        self._uow.working[self._name][entity.id] = entity
 
     def _where(self, pred: Callable[[Any], bool]) -> list[Any]:
         return [e for e in self._rows.values() if pred(e)]
@@ -360,12 +371,15 @@ class _Webhooks(_Table):
 class InMemoryUnitOfWork:
     """A UnitOfWork over an InMemoryDatabase with real transaction semantics: work is done
     on a private copy, published by commit() (which enforces uniqueness like the SQL schema)
-    and dropped by rollback(). `committed` says whether commit() has been called."""
+    and dropped by rollback(). `committed` says whether commit() has been called. The
+    tenant scope hides and refuses other tenants' rows as PostgreSQL's row-level security
+    does, so a use case that forgets to scope fails on the fakes too."""
 
     def __init__(self, db: InMemoryDatabase | None = None) -> None:
         self.db = db or InMemoryDatabase()
         self.committed = False
         self.working: dict[str, dict[str, Any]] = {}
+        self.scope: str | object | None = None  # a tenant id, ALL_TENANTS, or None
         self.tenants: TenantRepository = _Tenants(self, "tenants")
         self.users: UserRepository = _Users(self, "users")
         self.api_keys: ApiKeyRepository = _ApiKeys(self, "api_keys")
@@ -390,7 +404,16 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.scope = None
         self.rollback()
+
+    def for_tenant(self, tenant_id: str) -> Self:
+        self.scope = tenant_id
+        return self
+
+    def across_tenants(self) -> Self:
+        self.scope = ALL_TENANTS
+        return self
 
     def commit(self) -> None:
         for table, keys in _UNIQUE.items():

@@ -80,9 +80,10 @@ class AddUser:
             raise InvalidInput("must be owner or operator", field="role")
         password_hash = self.hasher.hash(password)  # slow on purpose: outside the transaction
         with self.uow:
-            tenant = find_tenant(self.uow, slug)
-            if self.uow.users.get_by_email(email):
+            # An email signs in to one tenant: it must be free in every tenant.
+            if self.uow.across_tenants().users.get_by_email(email):
                 raise Conflict(f"a user with email {email} exists")
+            tenant = find_tenant(self.uow, slug)
             user = User(
                 tenant_id=tenant.id,
                 email=email,
@@ -128,7 +129,7 @@ class ListApiKeys:
 
     def __call__(self, caller: Principal) -> list[ApiKey]:
         caller.require_owner()
-        with self.uow:
+        with self.uow.for_tenant(caller.tenant.id):
             keys = self.uow.api_keys.list(caller.tenant.id)
         live = [key for key in keys if key.revoked_at is None]
         return sorted(live, key=lambda k: (k.created_at, k.id), reverse=True)
@@ -142,9 +143,9 @@ class RevokeApiKey:
         self.uow, self.clock = uow, clock
 
     def __call__(self, key_id: str, *, tenant_id: str | None = None) -> ApiKey:
-        with self.uow:
-            # Repositories find keys by hash or by tenant; the operator's CLI, which gives no
-            # tenant, looks through every tenant's (few) keys.
+        # Repositories find keys by hash or by tenant; the operator's CLI, which gives no
+        # tenant, looks through every tenant's (few) keys.
+        with self.uow.for_tenant(tenant_id) if tenant_id else self.uow.across_tenants():
             tenant_ids = [tenant_id] if tenant_id else [t.id for t in self.uow.tenants.list()]
             key = next(
                 (
@@ -171,7 +172,8 @@ class AuthenticateApiKey:
         self.uow = uow
 
     def __call__(self, token: str) -> Principal:
-        with self.uow:
+        # A key is found by its hash before its tenant is known: across tenants, on purpose.
+        with self.uow.across_tenants():
             key = self.uow.api_keys.get_by_hash(hash_api_key(token))
             tenant = self.uow.tenants.get(key.tenant_id) if key else None
         if key is None or key.revoked_at is not None or tenant is None:

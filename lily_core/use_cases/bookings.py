@@ -153,7 +153,7 @@ class HandleBookingWebhook:
         effects = _Effects()
         # Tenant-scoped key: one Cal.com account may feed two tenants with the same uids.
         key = f"{tenant.id}:{event.idempotency_key}"
-        with self.uow:
+        with self.uow.for_tenant(tenant.id):
             if self.uow.webhooks.seen(PROVIDER, key):
                 booking = self._known(tenant, event)
                 effects.sync_calendar = booking is not None and bool(tenant.google_calendar_id)

@@ -64,7 +64,7 @@ class SyncCalendar:
         return CalendarOutcome.UPSERTED
 
     def _plan(self, tenant_id: str, booking_id: str) -> _Plan | None:
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             tenant = self.uow.tenants.get(tenant_id)
             booking = self.uow.bookings.get(tenant_id, booking_id)
             if tenant is None or booking is None:

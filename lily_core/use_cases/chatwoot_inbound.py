@@ -69,7 +69,7 @@ class HandleChatwootMessage:
         self, tenant: Tenant, event: ChatwootInbound, request_id: str | None
     ) -> InboundResult:
         now = self.clock.now()
-        with self.uow:
+        with self.uow.for_tenant(tenant.id):
             existing = self.uow.messages.get_by_provider_sid(tenant.id, event.dedupe_key)
             if existing is not None:
                 return duplicate_of(existing)

@@ -97,7 +97,7 @@ class AdvanceConversation:
         self, tenant: Tenant, lead_id: str, message_id: str, *, request_id: str | None = None
     ) -> ConversationResult:
         now = self.clock.now()
-        with self.uow:
+        with self.uow.for_tenant(tenant.id):
             lead = self.uow.leads.get(tenant.id, lead_id)
             message = self.uow.messages.get(tenant.id, message_id)
             if lead is None or message is None or message.lead_id != lead.id:

@@ -77,7 +77,7 @@ class CopyMedia:
         message_id = str(task.payload.get("message_id", ""))
         if not task.tenant_id or not message_id:
             raise PermanentDeliveryError("task has no tenant_id or message_id")
-        with self.uow:
+        with self.uow.for_tenant(task.tenant_id):
             tenant = self.uow.tenants.get(task.tenant_id)
             message = self.uow.messages.get(task.tenant_id, message_id)
             if tenant is None or message is None:
@@ -110,7 +110,7 @@ class CopyMedia:
         return CopyMediaResult(stored=stored, rejected=len(done) - stored)
 
     def _record(self, tenant_id: str, message_id: str, done: dict[int, dict[str, Any]]) -> None:
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             message = self.uow.messages.get(tenant_id, message_id)
             if message is None:
                 return

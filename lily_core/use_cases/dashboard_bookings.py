@@ -45,7 +45,7 @@ class ListBookings:
         start_from, start_before = _utc(start_from, "from"), _utc(start_before, "to")
         if start_from and start_before and start_before < start_from:
             raise InvalidInput("must not be before `from`", field="to")
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             return self.uow.bookings.list_by_start(
                 principal.tenant.id,
                 status=status,
@@ -63,5 +63,5 @@ class GetBooking:
         self.uow = uow
 
     def __call__(self, principal: Principal, booking_id: str) -> Booking:
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             return find_in_tenant(self.uow.bookings.get, principal.tenant.id, booking_id, "booking")

@@ -76,7 +76,7 @@ class ListLeads:
     ) -> Page[Lead]:
         if not 1 <= limit <= PAGE_MAX:
             raise InvalidInput(f"must be between 1 and {PAGE_MAX}", field="limit")
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             return self.uow.leads.list_by_activity(
                 tenant_id,
                 status=lead_status(status) if status is not None else None,
@@ -94,7 +94,7 @@ class GetLead:
         self.uow = uow
 
     def __call__(self, tenant_id: str, lead_id: str) -> Lead:
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             return find_lead(self.uow, tenant_id, lead_id)
 
 
@@ -162,7 +162,7 @@ class UpdateLead:
         if unknown:
             raise InvalidInput("is not a field of a lead that can be changed", field=unknown[0])
         values = {name: _FIELDS[name](raw, name) for name, raw in changes.items()}
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             lead = find_lead(self.uow, tenant_id, lead_id)
             for name, value in values.items():
                 setattr(lead, name, value)
@@ -178,7 +178,7 @@ class MarkLeadRead:
         self.uow, self.clock = uow, clock
 
     def __call__(self, tenant_id: str, lead_id: str) -> Lead:
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             lead = find_lead(self.uow, tenant_id, lead_id)
             lead.last_read_at = self.clock.now()
             self.uow.commit()

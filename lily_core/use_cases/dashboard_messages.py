@@ -82,7 +82,7 @@ class ListLeadMessages:
     ) -> Page[MessageView]:
         if not 1 <= limit <= PAGE_MAX:
             raise InvalidInput(f"must be between 1 and {PAGE_MAX}", field="limit")
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             lead = find_lead(self.uow, tenant_id, lead_id)
             page = self.uow.messages.list_for_lead(
                 tenant_id, lead.id, limit=limit, after=after, oldest_first=True
@@ -108,7 +108,7 @@ class SendManualReply:
         if not 1 <= len(text) <= MANUAL_BODY_MAX:
             raise InvalidInput(f"must be 1 to {MANUAL_BODY_MAX} characters", field="body")
         now = self.clock.now()
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             lead = find_lead(self.uow, tenant_id, lead_id)
             tenant = self.uow.tenants.get(tenant_id)
             if tenant is None:
@@ -146,7 +146,8 @@ class ShowLeadThread:
         self.uow, self.photos = uow, photos
 
     def __call__(self, lead_id: str) -> LeadThread:
-        with self.uow:
+        # The operator's CLI names a lead without its tenant: found across tenants.
+        with self.uow.across_tenants():
             lead = self.uow.leads.locate(lead_id)
             tenant = self.uow.tenants.get(lead.tenant_id) if lead else None
             if lead is None or tenant is None:

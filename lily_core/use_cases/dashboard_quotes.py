@@ -28,7 +28,7 @@ class ListQuotes:
     ) -> Page[Quote]:
         if lead_id is not None and not is_entity_id(lead_id):
             return Page([], None)
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             return self.uow.quotes.list(
                 principal.tenant.id, lead_id=lead_id, limit=limit, after=after
             )
@@ -41,5 +41,5 @@ class GetQuote:
         self.uow = uow
 
     def __call__(self, principal: Principal, quote_id: str) -> Quote:
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             return find_in_tenant(self.uow.quotes.get, principal.tenant.id, quote_id, "quote")

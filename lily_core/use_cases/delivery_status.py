@@ -41,7 +41,7 @@ class RecordDeliveryStatus:
         new = _PROVIDER_STATUS.get(status.lower())
         if new is None:
             return False
-        with self.uow:
+        with self.uow.for_tenant(tenant.id):
             message = self.uow.messages.get_by_provider_sid(tenant.id, sid)
             if message is None or _RANK.get(message.status, 3) > _RANK[new]:
                 return False

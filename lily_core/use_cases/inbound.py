@@ -89,7 +89,7 @@ class HandleInboundSms:
         self, tenant: Tenant, sms: InboundSms, phone: str, request_id: str | None
     ) -> InboundResult:
         now = self.clock.now()
-        with self.uow:
+        with self.uow.for_tenant(tenant.id):
             existing = self.uow.messages.get_by_provider_sid(tenant.id, sms.message_sid)
             if existing is not None:
                 return duplicate_of(existing)

@@ -76,7 +76,7 @@ class HandleVoiceCall:
         self, tenant: Tenant, event: VoiceEvent, caller: str, status: str, request_id: str | None
     ) -> CallResult:
         now = self.clock.now()
-        with self.uow:
+        with self.uow.for_tenant(tenant.id):
             if self.uow.calls.get_by_sid(tenant.id, event.call_sid) is not None:
                 return CallResult(CallOutcome.MISSED_DUPLICATE)
             lead = upsert_lead(self.uow, tenant, caller, now)

@@ -160,7 +160,8 @@ class ReconcileOutbox:
 
     def __call__(self) -> int:
         now = self.clock.now()
-        with self.uow:
+        # Every tenant's stale messages: the reconciler spans tenants, on purpose.
+        with self.uow.across_tenants():
             stale = self.uow.messages.list_queued(created_before=now - self.grace)
             conversations = {
                 m.conversation_id: self.uow.conversations.get(m.tenant_id, m.conversation_id)

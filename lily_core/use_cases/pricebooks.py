@@ -178,7 +178,7 @@ class GetPriceBook:
         self.uow = uow
 
     def __call__(self, principal: Principal) -> PriceBookVersion:
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             return current_pricebook(self.uow, principal.tenant.id)
 
 
@@ -192,7 +192,7 @@ class ReplacePriceBook:
 
     def __call__(self, principal: Principal, document: object) -> PriceBookVersion:
         principal.require_owner()
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             version = save_pricebook(self.uow, self.clock, principal.tenant.id, document)
             self.uow.commit()
         return version
@@ -206,5 +206,5 @@ class ListPriceBookVersions:
         self.uow = uow
 
     def __call__(self, principal: Principal) -> list[tuple[int, datetime]]:
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             return self.uow.pricebooks.history(principal.tenant.id)

@@ -100,7 +100,7 @@ class SendMessage:
         if not task.tenant_id or not message_id:
             raise PermanentDeliveryError("task has no tenant_id or message_id")
         now = self.clock.now()
-        with self.uow:
+        with self.uow.for_tenant(task.tenant_id):
             snap = self._load(task.tenant_id, message_id)
             message, lead, tenant = snap.message, snap.lead, snap.tenant
             if message.status == MessageStatus.SENDING:
@@ -166,7 +166,7 @@ class SendMessage:
             last = task.attempts >= self.max_attempts
             self._record_failure(snap, exc.code, str(exc), requeue=not last)
             raise
-        with self.uow:
+        with self.uow.for_tenant(snap.tenant.id):
             message = self.uow.messages.get(snap.tenant.id, snap.message.id)
             lead = self.uow.leads.get(snap.tenant.id, snap.lead.id)
             if message is None or lead is None:
@@ -217,7 +217,7 @@ class SendMessage:
         opt_out: bool = False,
         requeue: bool = False,
     ) -> None:
-        with self.uow:
+        with self.uow.for_tenant(snap.tenant.id):
             message = self.uow.messages.get(snap.tenant.id, snap.message.id)
             lead = self.uow.leads.get(snap.tenant.id, snap.lead.id)
             if message is None or lead is None:

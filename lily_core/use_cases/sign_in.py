@@ -59,7 +59,8 @@ class SignIn:
         wait = max(self.throttle.blocked_for(key) for key in keys)
         if wait > 0:
             raise RateLimited("too many failed sign-ins; try again later", retry_after=wait)
-        with self.uow:
+        # A user is found by email before their tenant is known: across tenants, on purpose.
+        with self.uow.across_tenants():
             user = self.uow.users.get_by_email(email)
         # The hash is checked outside the transaction: it takes a while, on purpose.
         check = self.hasher.verify(password, user.password_hash if user else None)
@@ -77,7 +78,7 @@ class SignIn:
         return IssuedToken(self.signer.sign(claims), int(self.lifetime.total_seconds()))
 
     def _store_hash(self, tenant_id: str, user_id: str, new_hash: str) -> None:
-        with self.uow:
+        with self.uow.for_tenant(tenant_id):
             user = self.uow.users.get(tenant_id, user_id)
             if user is None:  # removed meanwhile: nothing to upgrade
                 return
@@ -97,7 +98,7 @@ class AuthenticateUserToken:
         claims = self.signer.read(token)
         if claims.expires_at <= self.clock.now():
             raise Unauthenticated("invalid or expired token")
-        with self.uow:
+        with self.uow.for_tenant(claims.tenant_id):
             user = self.uow.users.get(claims.tenant_id, claims.user_id)
             tenant = self.uow.tenants.get(claims.tenant_id)
         if user is None or tenant is None:

@@ -29,10 +29,12 @@ FALLBACK_TIMEZONE = "America/New_York"
 
 
 def find_tenant(uow: UnitOfWork, slug: str) -> Tenant:
-    """The tenant with this slug; NotFound otherwise. Call inside `with uow:`."""
+    """The tenant with this slug, with `uow` scoped to it for the rest of the block;
+    NotFound otherwise. Call inside `with uow:`."""
     tenant = uow.tenants.get_by_slug(slug)
     if tenant is None:
         raise NotFound(f"no tenant with slug {slug!r}")
+    uow.for_tenant(tenant.id)
     return tenant
 
 
@@ -265,7 +267,7 @@ class GetTenantSettings:
         self.uow = uow
 
     def __call__(self, principal: Principal) -> dict[str, Any]:
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             return tenant_settings(_own_tenant(self.uow, principal))
 
 
@@ -279,7 +281,7 @@ class UpdateTenantSettings:
     def __call__(self, principal: Principal, changes: Mapping[str, object]) -> dict[str, Any]:
         principal.require_owner()
         values = _validated(changes)
-        with self.uow:
+        with self.uow.for_tenant(principal.tenant.id):
             tenant = _own_tenant(self.uow, principal)
             _apply(tenant, values)
             self.uow.commit()

@@ -55,7 +55,7 @@ class CreateUpload:
         content_type = check_photo(content_type, size)
         tenant_id = principal.tenant.id
         if lead_id is not None:
-            with self.uow:
+            with self.uow.for_tenant(tenant_id):
                 find_in_tenant(self.uow.leads.get, tenant_id, lead_id, "lead")
         key = upload_key(tenant_id, new_id(), content_type, lead_id)
         # Whole seconds: the local store signs an integer expiry, S3 rounds likewise.

@@ -90,9 +90,7 @@ def get_pricebook(caller: Caller, container: ContainerDep) -> PriceBookOut:
     return PriceBookOut.of(container.get_pricebook()(caller))
 
 
-@router.put(
-    "", operation_id="putPriceBook", responses=error_responses(400, 401, 403, 422)
-)
+@router.put("", operation_id="putPriceBook", responses=error_responses(400, 401, 403, 422))
 def put_pricebook(caller: OwnerCaller, container: ContainerDep, body: PriceBookIn) -> PriceBookOut:
     """Replace the price book, validated as `lily pricebook import` validates a file (422
     naming the field, as `book.services[0].low`), as a new version; the same book again

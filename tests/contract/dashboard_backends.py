@@ -13,11 +13,17 @@ import sqlalchemy as sa
 from lily_adapters.sql import migrate
 from lily_adapters.sql.metadata import metadata
 from lily_adapters.sql.stats import SqlStatsRepository
-from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for, make_session_factory
+from lily_adapters.sql.uow import (
+    SqlUnitOfWork,
+    create_engine_for,
+    make_session_factory,
+    set_tenant_scope,
+)
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.ports.stats import StatsRepository
 from lily_core.testing import InMemoryDatabase, InMemoryUnitOfWork
 from lily_core.testing.stats import InMemoryStatsRepository
+from tests.conftest import in_schema
 
 __all__ = ["Backend", "backend", "postgres_engine", "sqlite_engine"]
 
@@ -29,7 +35,7 @@ class Backend:
 
     def save(self, *entities: Any) -> None:
         uow = self.uow()
-        with uow:
+        with uow.across_tenants():
             for entity in entities:
                 repository = {
                     "Tenant": uow.tenants,
@@ -62,8 +68,7 @@ def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     admin.dispose()
-    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    url_text = url.render_as_string(hide_password=False)
+    url_text = in_schema(postgres_url, schema)
     migrate.upgrade(url_text)
     engine = create_engine_for(url_text)
     yield engine
@@ -79,6 +84,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         )
     engine: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
     with engine.begin() as conn:
+        set_tenant_scope(conn, None)  # every tenant's rows
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
     factory = make_session_factory(engine)

@@ -36,7 +36,7 @@ def test_bookings_by_start_filter_and_page_alike(backend: Backend) -> None:
     expected = [earlier, *sorted(same, key=lambda b: b.id), later]
 
     uow = backend.uow()
-    with uow:
+    with uow.across_tenants():
         pages, cursor = [], None
         while True:
             after = Cursor.decode(cursor) if cursor else None
@@ -70,7 +70,7 @@ def test_price_book_history_is_newest_first_per_tenant(backend: Backend) -> None
     mine = PriceBookVersion(tenant_id=other.id, version=1, document=EXAMPLE, created_at=T0)
     backend.save(acme, other, *versions, mine)
     uow = backend.uow()
-    with uow:
+    with uow.across_tenants():
         assert uow.pricebooks.history(acme.id) == [
             (v.version, v.created_at) for v in versions[::-1]
         ]

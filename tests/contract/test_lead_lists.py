@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from lily_adapters.sql.mapping import start_mappers
 from lily_adapters.sql.metadata import metadata
 from lily_adapters.sql.tables import leads as leads_table
-from lily_adapters.sql.uow import SqlUnitOfWork, make_session_factory
+from lily_adapters.sql.uow import SqlUnitOfWork, make_session_factory, set_tenant_scope
 from lily_core.domain.ids import new_id
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import Direction, Lead, LeadStatus
@@ -37,6 +37,7 @@ def make_uow(request: pytest.FixtureRequest) -> UowFactory:
         return lambda: cast(UnitOfWork, InMemoryUnitOfWork(db))
     engine: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
     with engine.begin() as conn:
+        set_tenant_scope(conn, None)  # every tenant's rows
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
     factory = make_session_factory(engine)
@@ -71,7 +72,7 @@ def test_leads_by_activity_newest_first_then_the_quiet_ones(uow: UnitOfWork) -> 
     expected = sorted(
         leads, key=lambda x: (x.last_activity_at is not None, x.last_activity_at or T0, x.id)
     )[::-1]
-    with uow:
+    with uow.across_tenants():
         pages = _walk(lambda c: uow.leads.list_by_activity(t.id, limit=3, after=c))
         exact = uow.leads.list_by_activity(t.id, limit=10)
     assert [len(p) for p in pages] == [3, 3, 3, 1]
@@ -88,7 +89,7 @@ def test_a_walk_misses_nothing_and_repeats_nothing_while_leads_arrive(
     seen: list[str] = []
     cursor: Cursor | None = None
     for n in range(20):
-        with make_uow() as uow:
+        with make_uow().across_tenants() as uow:
             page = uow.leads.list_by_activity(t.id, limit=3, after=cursor)
         seen += _ids(page.items)
         _save(make_uow(), _active(t, 100 + n), _active(t, None))  # newer, and a quiet one
@@ -112,7 +113,7 @@ def test_lead_filters_and_search(uow: UnitOfWork) -> None:
     def found(q: str | None = None, **kw: Any) -> list[str]:
         return _ids(uow.leads.list_by_activity(t.id, search=LeadSearch.parse(q), **kw).items)
 
-    with uow:
+    with uow.across_tenants():
         assert found("jo") == [john.id]
         assert found("JANE") == [jane.id]
         assert found("o'h") == [jane.id]
@@ -134,7 +135,7 @@ def test_locate_finds_a_lead_in_any_tenant(uow: UnitOfWork) -> None:
     t = tenant()
     le = lead(t)
     _save(uow, t, le)
-    with uow:
+    with uow.across_tenants():
         found = uow.leads.locate(le.id)
         assert found is not None and found.tenant_id == t.id
         assert uow.leads.locate("nope") is None
@@ -153,7 +154,7 @@ def test_messages_oldest_first_and_what_the_lead_sent_first_at_one_instant(
     ]
     _save(uow, t, le, other_lead, *msgs, message(t, other_lead, provider_sid=None))
     expected = sorted(msgs, key=lambda m: (m.created_at, m.direction, m.id))
-    with uow:
+    with uow.across_tenants():
         pages = _walk(
             lambda c: uow.messages.list_for_lead(t.id, le.id, limit=3, after=c, oldest_first=True)
         )
@@ -197,17 +198,19 @@ def test_postgres_pages_leads_by_walking_the_index(
         for n in range(4000)
     ]
     with postgres_engine.begin() as conn:
+        set_tenant_scope(conn, None)
         conn.execute(sa.insert(leads_table), rows)
         conn.exec_driver_sql("ANALYZE leads")
     sa.event.listen(postgres_engine, "before_cursor_execute", remember)
     try:
-        with SqlUnitOfWork(factory) as uow:
+        with SqlUnitOfWork(factory).for_tenant(t.id) as uow:  # as the dashboard asks
             for after in (None, Cursor(T0 + timedelta(seconds=2000), "f" * 32)):
                 uow.leads.list_by_activity(t.id, status=status, limit=3, after=after)
     finally:
         sa.event.remove(postgres_engine, "before_cursor_execute", remember)
     assert len(statements) == 2  # a page each: the quiet leads were not reached
     with postgres_engine.connect() as conn:
+        set_tenant_scope(conn, t.id)
         for statement, parameters in statements:
             explained = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
             plan = "\n".join(line for (line,) in explained)

@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from lily_adapters.sql import migrate
 from lily_adapters.sql.mapping import start_mappers
 from lily_adapters.sql.metadata import metadata
-from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for, make_session_factory
+from lily_adapters.sql.uow import (
+    SqlUnitOfWork,
+    create_engine_for,
+    make_session_factory,
+    set_tenant_scope,
+)
 from lily_core.domain.ids import new_id
 from lily_core.domain.leads import (
     Call,
@@ -42,6 +47,7 @@ from lily_core.domain.tenant import QuietHours, Tenant
 from lily_core.errors import Conflict
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.testing import InMemoryDatabase, InMemoryUnitOfWork
+from tests.conftest import in_schema
 
 # --- entities with every field set to a non-default value --------------------------------
 
@@ -274,6 +280,7 @@ UowFactory = Callable[[], UnitOfWork]
 
 def _clear(engine: sa.Engine) -> None:
     with engine.begin() as conn:
+        set_tenant_scope(conn, None)  # every tenant's rows
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
 
@@ -297,8 +304,7 @@ def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     admin.dispose()
-    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    url_text = url.render_as_string(hide_password=False)
+    url_text = in_schema(postgres_url, schema)
     migrate.upgrade(url_text)
     engine = create_engine_for(url_text)
     yield engine
@@ -339,7 +345,7 @@ def _save(uow: UnitOfWork, *entities: Any) -> None:
         PriceBookVersion: uow.pricebooks,
         ProcessedWebhook: uow.webhooks,
     }
-    with uow:
+    with uow.across_tenants():
         for entity in entities:
             repos[type(entity)].add(entity)
         uow.commit()
@@ -383,7 +389,7 @@ def test_every_field_round_trips(make_uow: UowFactory, kind: str) -> None:
     _save(make_uow(), *{id(x): x for x in (t, le, entity)}.values())
 
     reader = make_uow()
-    with reader:
+    with reader.across_tenants():
         loaded = fetch(reader, entity)
     # read after the block has ended: entities stay usable
     assert loaded is not None
@@ -398,7 +404,7 @@ def test_defaults_of_a_minimal_entity_round_trip(make_uow: UowFactory) -> None:
     t = Tenant(name="Min", slug="min", phone="+12145550000", created_at=T0)
     le = Lead(tenant_id=t.id, created_at=T0)
     _save(make_uow(), t, le)
-    with make_uow() as reader:
+    with make_uow().across_tenants() as reader:
         loaded_t = reader.tenants.get(t.id)
         loaded_lead = reader.leads.get(t.id, le.id)
     assert loaded_t is not None and fields_of(loaded_t) == fields_of(t)
@@ -410,10 +416,10 @@ def test_defaults_of_a_minimal_entity_round_trip(make_uow: UowFactory) -> None:
 def test_webhook_is_seen_once_added(uow: UnitOfWork) -> None:
     t = tenant()
     hook = webhook(t)
-    with uow:
+    with uow.across_tenants():
         assert not uow.webhooks.seen("stripe", hook.event_id)
     _save(uow, t, hook, webhook(provider="calcom", event_id="shared-id"))
-    with uow:
+    with uow.across_tenants():
         assert uow.webhooks.seen("stripe", hook.event_id)
         assert uow.webhooks.seen("calcom", "shared-id")
         assert not uow.webhooks.seen("stripe", "shared-id")
@@ -429,7 +435,7 @@ def test_changes_to_a_loaded_entity_are_saved_by_commit(uow: UnitOfWork) -> None
     q = quote(t, le)
     pb = pricebook(t)
     _save(uow, t, le, m, q, pb)
-    with uow:
+    with uow.across_tenants():
         loaded = uow.leads.get(t.id, le.id)
         assert loaded is not None
         loaded.status = LeadStatus.BOOKED
@@ -445,7 +451,7 @@ def test_changes_to_a_loaded_entity_are_saved_by_commit(uow: UnitOfWork) -> None
         assert ver is not None
         ver.document["currency"] = "CAD"
         uow.commit()
-    with uow:
+    with uow.across_tenants():
         again = uow.leads.get(t.id, le.id)
         msg = uow.messages.get(t.id, m.id)
         quo = uow.quotes.get(t.id, q.id)
@@ -462,12 +468,12 @@ def test_an_in_place_change_to_json_alone_is_saved(uow: UnitOfWork) -> None:
     le = lead(t)
     m = message(t, le)
     _save(uow, t, le, m)
-    with uow:
+    with uow.across_tenants():
         loaded = uow.messages.get(t.id, m.id)
         assert loaded is not None
         loaded.media[0]["stored_key"] = "k1"  # the only change in this transaction
         uow.commit()
-    with uow:
+    with uow.across_tenants():
         again = uow.messages.get(t.id, m.id)
         assert again is not None and again.media[0]["stored_key"] == "k1"
 
@@ -476,16 +482,16 @@ def test_leaving_the_block_without_commit_rolls_back(uow: UnitOfWork) -> None:
     t = tenant()
     le = lead(t, name="Before")
     _save(uow, t)
-    with uow:
+    with uow.across_tenants():
         uow.leads.add(le)
-    with uow:
+    with uow.across_tenants():
         assert uow.leads.get(t.id, le.id) is None
     _save(uow, le)
-    with uow:
+    with uow.across_tenants():
         loaded = uow.leads.get(t.id, le.id)
         assert loaded is not None
         loaded.name = "After"
-    with uow:
+    with uow.across_tenants():
         reloaded = uow.leads.get(t.id, le.id)
         assert reloaded is not None and reloaded.name == "Before"
 
@@ -495,19 +501,19 @@ def test_an_exception_in_the_block_rolls_back(uow: UnitOfWork) -> None:
     with pytest.raises(RuntimeError), uow:
         uow.tenants.add(t)
         raise RuntimeError("boom")
-    with uow:
+    with uow.across_tenants():
         assert uow.tenants.get(t.id) is None
 
 
 def test_rollback_drops_uncommitted_work_and_commit_keeps_the_rest(uow: UnitOfWork) -> None:
     first, second, third = tenant(), tenant(), tenant()
-    with uow:
+    with uow.across_tenants():
         uow.tenants.add(first)
         uow.commit()
         uow.tenants.add(second)
         uow.rollback()
         uow.tenants.add(third)
-    with uow:
+    with uow.across_tenants():
         assert uow.tenants.get(first.id) is not None
         assert uow.tenants.get(second.id) is None
         assert uow.tenants.get(third.id) is None
@@ -517,10 +523,10 @@ def test_one_uow_serves_blocks_one_after_another(make_uow: UowFactory) -> None:
     uow = make_uow()
     tenants = [tenant() for _ in range(3)]
     for t in tenants:
-        with uow:
+        with uow.across_tenants():
             uow.tenants.add(t)
             uow.commit()
-    with uow:
+    with uow.across_tenants():
         assert {x.id for x in uow.tenants.list()} == {t.id for t in tenants}
 
 
@@ -528,15 +534,15 @@ def test_an_entity_from_an_earlier_block_can_be_added_back(make_uow: UowFactory)
     uow = make_uow()
     t = tenant()
     _save(uow, t)
-    with uow:
+    with uow.across_tenants():
         loaded = uow.tenants.get(t.id)
     assert loaded is not None
     loaded.name = "Changed while detached"
-    with uow:
+    with uow.across_tenants():
         uow.tenants.get(t.id)  # the row is loaded in this block too
         uow.tenants.add(loaded)
         uow.commit()
-    with uow:
+    with uow.across_tenants():
         again = uow.tenants.get(t.id)
         assert again is not None and again.name == "Changed while detached"
 
@@ -580,12 +586,12 @@ def test_a_duplicate_in_one_transaction_is_a_conflict_and_nothing_is_written(
     _save(make_uow(), t, le)
     a, b = _pairs()[case](t, le)
     uow = make_uow()
-    with uow:
+    with uow.across_tenants():
         _add(uow, a)
         _add(uow, b)
         with pytest.raises(Conflict):
             uow.commit()
-    with make_uow() as reader:
+    with make_uow().across_tenants() as reader:
         assert _exists(reader, a) is False
         assert _exists(reader, b) is False
 
@@ -599,12 +605,12 @@ def test_a_duplicate_of_a_committed_row_is_a_conflict(make_uow: UowFactory, case
     _save(make_uow(), a)
     bystander = tenant()  # added in the failing transaction too: must not be written either
     uow = make_uow()
-    with uow:
+    with uow.across_tenants():
         uow.tenants.add(bystander)
         _add(uow, b)
         with pytest.raises(Conflict):
             uow.commit()
-    with make_uow() as reader:
+    with make_uow().across_tenants() as reader:
         assert _exists(reader, a) is True
         assert reader.tenants.get(bystander.id) is None
         if not isinstance(b, ProcessedWebhook):  # `seen` cannot tell two records apart
@@ -620,7 +626,7 @@ def test_nulls_never_clash_and_other_tenants_may_reuse_values(uow: UnitOfWork) -
     m3 = message(t2, l2, provider_sid="SMsame")
     m4 = message(t1, l1, provider_sid="SMsame")
     _save(uow, t1, t2, l1, l2, *no_phone, m1, m2, m3, m4)
-    with uow:
+    with uow.across_tenants():
         assert uow.leads.get_by_phone(t2.id, "+12145550123") is not None
         assert len(uow.leads.list(t1.id).items) == 3
 
@@ -716,7 +722,7 @@ def test_another_tenants_id_finds_nothing(make_uow: UowFactory, lookup: str) -> 
     }
     extra = [api_key(owner), subscription(owner), pricebook(owner, 1)]
     _save(make_uow(), owner, other, *world.values(), *extra)
-    with make_uow() as uow:
+    with make_uow().across_tenants() as uow:
         assert SCOPED[lookup](uow, owner.id, world) is not None
         assert SCOPED[lookup](uow, other.id, world) is None
 
@@ -727,7 +733,7 @@ def test_another_tenants_id_finds_nothing(make_uow: UowFactory, lookup: str) -> 
 def test_tenant_lookups(uow: UnitOfWork) -> None:
     b, a = tenant(slug="bravo"), tenant(slug="alpha")
     _save(uow, b, a)
-    with uow:
+    with uow.across_tenants():
         assert _ids(uow.tenants.list()) == [a.id, b.id]  # by slug
         assert _ids([uow.tenants.get_by_slug("bravo")]) == [b.id]
         assert _ids([uow.tenants.get_by_phone(a.phone)]) == [a.id]
@@ -741,7 +747,7 @@ def test_user_email_and_api_key_hash_lookups(uow: UnitOfWork) -> None:
     k1 = api_key(t, created_at=T0)
     k2 = api_key(t, created_at=T0 + timedelta(minutes=1))
     _save(uow, t, u, k1, k2)
-    with uow:
+    with uow.across_tenants():
         assert _ids([uow.users.get_by_email("Owner@Example.com")]) == [u.id]
         assert uow.users.get_by_email("nobody@example.com") is None
         assert _ids([uow.api_keys.get_by_hash(k2.key_hash)]) == [k2.id]
@@ -753,7 +759,7 @@ def test_lead_email_lookup_ignores_case(uow: UnitOfWork) -> None:
     t = tenant()
     le = lead(t, email="Mixed.Case@Example.com")
     _save(uow, t, le)
-    with uow:
+    with uow.across_tenants():
         assert _ids([uow.leads.get_by_email(t.id, "mixed.case@EXAMPLE.com")]) == [le.id]
         assert uow.leads.get_by_email(t.id, "other@example.com") is None
 
@@ -767,7 +773,7 @@ def test_latest_and_last_lookups(uow: UnitOfWork) -> None:
     texted = call(t, le, created_at=T0, texted_back=True)
     later_not_texted = call(t, le, created_at=T0 + timedelta(hours=2), texted_back=False)
     _save(uow, t, le, c_new, c_old, q_new, q_old, texted, later_not_texted)
-    with uow:
+    with uow.across_tenants():
         assert _ids([uow.conversations.latest_for_lead(t.id, le.id)]) == [c_new.id]
         assert _ids([uow.conversations.get_by_chatwoot_id(t.id, 1)]) == [c_old.id]
         assert uow.conversations.get_by_chatwoot_id(t.id, 3) is None
@@ -784,19 +790,19 @@ def test_subscription_by_customer(uow: UnitOfWork) -> None:
     t = tenant()
     s = subscription(t, stripe_customer_id="cus_123")
     _save(uow, t, s)
-    with uow:
+    with uow.across_tenants():
         assert _ids([uow.subscriptions.get_by_customer("cus_123")]) == [s.id]
         assert uow.subscriptions.get_by_customer("cus_999") is None
 
 
 def test_pricebook_versions(uow: UnitOfWork) -> None:
     t = tenant()
-    with uow:
+    with uow.across_tenants():
         assert uow.pricebooks.current(t.id) is None
         assert uow.pricebooks.list_versions(t.id) == []
     v2, v1, v3 = pricebook(t, 2), pricebook(t, 1), pricebook(t, 3, document={"v": 3})
     _save(uow, t, v2, v1, v3)
-    with uow:
+    with uow.across_tenants():
         current = uow.pricebooks.current(t.id)
         assert current is not None and (current.version, current.document) == (3, {"v": 3})
         assert uow.pricebooks.list_versions(t.id) == [1, 2, 3]
@@ -824,7 +830,7 @@ def test_list_queued_is_outbound_queued_before_the_cutoff_oldest_first(uow: Unit
     ]
     _save(uow, t1, t2, l1, l2, *reversed(wanted), *unwanted)
     cutoff = T0 + timedelta(minutes=10)
-    with uow:
+    with uow.across_tenants():
         assert _ids(uow.messages.list_queued(created_before=cutoff)) == _ids(wanted)
         assert _ids(uow.messages.list_queued(created_before=cutoff, limit=2)) == _ids(wanted[:2])
 
@@ -859,7 +865,7 @@ def test_leads_page_newest_first_in_stable_pages(uow: UnitOfWork) -> None:
     t, other = tenant(), tenant()
     leads = [lead(t, created_at=at) for at in _stamps(7)]
     _save(uow, t, other, *leads, lead(other))
-    with uow:
+    with uow.across_tenants():
         pages = _walk(lambda c: uow.leads.list(t.id, limit=3, after=c))
         again = _walk(lambda c: uow.leads.list(t.id, limit=3, after=c))
     assert [len(p) for p in pages] == [3, 3, 1]
@@ -871,7 +877,7 @@ def test_an_exact_page_has_no_next_cursor(uow: UnitOfWork) -> None:
     t = tenant()
     leads = [lead(t, created_at=at) for at in _stamps(3)]
     _save(uow, t, *leads)
-    with uow:
+    with uow.across_tenants():
         page = uow.leads.list(t.id, limit=3)
         assert page.next_cursor is None and len(page.items) == 3
         empty = uow.leads.list(tenant().id)
@@ -886,7 +892,7 @@ def test_messages_quotes_and_bookings_page_the_same_way(uow: UnitOfWork) -> None
     quotes = [quote(t, le if i % 2 else other_lead, created_at=at) for i, at in enumerate(stamps)]
     books = [booking(t, le, created_at=at) for at in stamps]
     _save(uow, t, le, other_lead, *msgs, message(t, other_lead), *quotes, *books)
-    with uow:
+    with uow.across_tenants():
         msg_pages = _walk(lambda c: uow.messages.list_for_lead(t.id, le.id, limit=3, after=c))
         quote_pages = _walk(lambda c: uow.quotes.list(t.id, limit=3, after=c))
         lead_quotes = _walk(lambda c: uow.quotes.list(t.id, lead_id=le.id, limit=2, after=c))
@@ -910,7 +916,7 @@ def test_lead_search_and_status_filter(uow: UnitOfWork) -> None:
     def found(**kw: Any) -> set[str]:
         return set(_ids(uow.leads.list(t.id, **kw).items))
 
-    with uow:
+    with uow.across_tenants():
         assert found(search="jo") == {john.id}
         assert found(search="JANE") == {jane.id}
         assert found(search="o'h") == {jane.id}

@@ -25,6 +25,7 @@ from twilio.request_validator import RequestValidator
 from lily_adapters.container import Container, build_container
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
+from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.domain.leads import Call, Lead, Message
 from lily_core.domain.tenant import Tenant
 from lily_core.ports.queue import QueueStats
@@ -161,11 +162,11 @@ class Lily:
     # -- state ----------------------------------------------------------------------------
 
     def leads(self) -> list[Lead]:
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             return list(uow.leads.list(self.tenant.id, limit=100).items)
 
     def lead(self, phone: str = CALLER) -> Lead:
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             lead = uow.leads.get_by_phone(self.tenant.id, phone)
         assert lead is not None, f"no lead for {phone}"
         return lead
@@ -173,7 +174,7 @@ class Lily:
     def messages(self, phone: str = CALLER) -> list[Message]:
         """The lead's messages, oldest first."""
         lead = self.lead(phone)
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             items = uow.messages.list_for_lead(self.tenant.id, lead.id, limit=500).items
         return sorted(items, key=lambda m: m.created_at)
 
@@ -181,11 +182,12 @@ class Lily:
         return [m for m in self.messages(phone) if m.direction == "outbound"]
 
     def call_record(self, call_sid: str) -> Call | None:
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             return uow.calls.get_by_sid(self.tenant.id, call_sid)
 
     def count_rows(self, table: str) -> int:
         with self.container.engine().connect() as conn:
+            set_tenant_scope(conn, None)  # every tenant's rows
             return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
     def queue_stats(self) -> QueueStats:

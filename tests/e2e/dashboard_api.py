@@ -81,7 +81,7 @@ def error_of(response: Any) -> tuple[int, str, str | None]:
 
 def add(lily: Lily, *entities: Any) -> None:
     """Store leads, quotes and bookings in one transaction."""
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         for entity in entities:
             repository = {Lead: uow.leads, Quote: uow.quotes, Booking: uow.bookings}
             repository[type(entity)].add(entity)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from lily_adapters.auth import JwtTokenSigner
+from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.ports.auth import TokenClaims
 from lily_core.use_cases.access import hash_password
 from tests.e2e.conftest import PUBLIC_URL, Lily, running_lily
@@ -36,7 +37,7 @@ def test_an_api_key_is_the_owner_of_its_tenant(lily: Lily) -> None:
 
 def test_no_token_a_wrong_one_or_a_revoked_one_is_401(lily: Lily) -> None:
     key, token = lily.container.create_api_key()(lily.tenant.slug)
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         stored = uow.api_keys.get_by_hash(key.key_hash)
         assert stored is not None
         stored.revoked_at = lily.clock.now()
@@ -98,6 +99,7 @@ def test_expired_forged_and_orphaned_tokens_are_401(lily: Lily) -> None:
     )
     fresh = user_token(lily)
     with lily.container.engine().begin() as conn:
+        set_tenant_scope(conn, None)  # every tenant's rows
         conn.execute(sa.text("DELETE FROM users"))
 
     for token in (forged, unsigned, fresh, "eyJ.garbage.here"):
@@ -109,7 +111,7 @@ def test_expired_forged_and_orphaned_tokens_are_401(lily: Lily) -> None:
 def test_a_scrypt_hash_is_upgraded_to_argon2_on_sign_in(lily: Lily) -> None:
     user = add_user(lily)
     assert user.password_hash.startswith("$argon2id$")
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         stored = uow.users.get(lily.tenant.id, user.id)
         assert stored is not None
         stored.password_hash = hash_password(PASSWORD)  # the format Lily stored before
@@ -117,7 +119,7 @@ def test_a_scrypt_hash_is_upgraded_to_argon2_on_sign_in(lily: Lily) -> None:
 
     user_token(lily)
 
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         upgraded = uow.users.get(lily.tenant.id, user.id)
     assert upgraded is not None and upgraded.password_hash.startswith("$argon2id$")
     user_token(lily)  # and the new hash works

@@ -34,7 +34,7 @@ def test_the_price_book_is_404_until_an_owner_puts_one(lily: Lily) -> None:
     assert put.json() == got.json()
     body = got.json()
     assert (body["version"], body["created_at"]) == (1, "2026-06-01T15:00:00Z")
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         current = uow.pricebooks.current(lily.tenant.id)
         assert current is not None
         assert body["book"] == current.document  # what `lily pricebook export` writes
@@ -160,7 +160,7 @@ def test_an_owner_patches_settings_and_the_webhooks_use_them(lily: Lily) -> None
     assert (body["strict_quiet_hours"], body["review_delay_hours"]) == (True, 12)
     assert "a-new-calcom-secret" not in response.text
     assert lily.client.get("/api/v1/tenant", headers=headers).json() == body
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         stored = uow.tenants.get(lily.tenant.id)
         assert stored is not None and stored.calcom_secret == "a-new-calcom-secret"
 
@@ -182,7 +182,7 @@ def test_invalid_settings_are_422_naming_the_field_and_change_nothing(lily: Lily
     for body, field in cases:
         response = lily.client.patch("/api/v1/tenant", json=body, headers=headers)
         assert error_of(response) == (422, "invalid", field), body
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         stored = uow.tenants.get(lily.tenant.id)
         assert stored is not None and stored.name == "Acme Wash Co"
 
@@ -192,7 +192,7 @@ def test_an_operator_reads_the_settings_but_may_not_patch_them(lily: Lily) -> No
         assert lily.client.get("/api/v1/tenant").status_code == 200
         refused = lily.client.patch("/api/v1/tenant", json={"name": "Taken over"})
     assert error_of(refused) == (403, "forbidden", None)
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         stored = uow.tenants.get(lily.tenant.id)
         assert stored is not None and stored.name == "Acme Wash Co"
 

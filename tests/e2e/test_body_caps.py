@@ -46,7 +46,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     container = build_container(Settings(database_url=url, _env_file=None))
     store = LocalPhotoStore(tmp_path / "photos", "signing-key", "http://testserver")
     container.photo_store.override(providers.Object(store))
-    with container.uow() as uow:
+    with container.uow().across_tenants() as uow:
         uow.tenants.add(Tenant(name="Acme", slug="acme", phone="+15125550100",
                                calcom_secret=SECRET, created_at=datetime.now(UTC)))  # fmt: skip
         uow.commit()

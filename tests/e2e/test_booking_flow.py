@@ -78,7 +78,7 @@ class BookingLily(Lily):
         """A lead that texted photos and a ZIP and got a ballpark (as AdvanceConversation
         leaves it), written through the unit of work."""
         now = self.clock.now()
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             lead = Lead(
                 tenant_id=self.tenant.id,
                 phone=phone,
@@ -136,7 +136,7 @@ class BookingLily(Lily):
     # -- state ------------------------------------------------------------------------------
 
     def bookings(self) -> list[Booking]:
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             return list(uow.bookings.list(self.tenant.id, limit=100).items)
 
     def events(self) -> dict[str, dict[str, Any]]:

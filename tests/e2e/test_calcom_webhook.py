@@ -17,6 +17,7 @@ from lily_adapters.calcom import SIGNATURE_HEADER, sign
 from lily_adapters.container import Container, build_container
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
+from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.domain.tenant import Tenant
 from lily_core.ports.queue import TaskType
 from lily_http.app import create_app
@@ -44,7 +45,7 @@ def app(tmp_path: Path) -> Iterator[tuple[TestClient, Container]]:
     container = build_container(Settings(database_url=url, _env_file=None))
     api = create_app(container)
     uow = container.uow()
-    with uow:
+    with uow.across_tenants():
         uow.tenants.add(
             Tenant(
                 name="Sparkle Wash",
@@ -69,6 +70,7 @@ def post(client: TestClient, body: bytes, signature: str | None = None) -> Any:
 
 def count(container: Container, table: str) -> int:
     with container.engine().connect() as conn:
+        set_tenant_scope(conn, None)  # every tenant's rows
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
@@ -180,5 +182,6 @@ def test_a_cancellation_over_http(app: tuple[TestClient, Container]) -> None:
 
     assert response.json() == {"status": "cancelled"}
     with container.engine().connect() as conn:
+        set_tenant_scope(conn, None)  # every tenant's rows
         status = conn.execute(sa.text("SELECT status FROM bookings")).scalar_one()
     assert status == "cancelled"

@@ -239,7 +239,7 @@ def test_an_image_then_the_zip_get_one_quote_in_the_chatwoot_conversation(
     assert [m.kind for m in outbound] == [MessageKind.PROMPT, MessageKind.QUOTE]
     assert all(m.status == MessageStatus.SENT for m in outbound)
     assert outbound[1].provider_sid == f"chatwoot:{chatwoot.messages[1].id}"
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         conversation = uow.conversations.get_by_chatwoot_id(lily.tenant.id, CONVERSATION_ID)
     assert conversation is not None and conversation.channel == Channel.CHATWOOT
 

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from lily_adapters.container import Container, build_container
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
+from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.domain.leads import Channel
 from lily_core.domain.tenant import Tenant
 from lily_core.ports.queue import TaskType
@@ -42,7 +43,7 @@ def app(tmp_path: Path) -> Iterator[tuple[TestClient, Container]]:
     container.clock.override(providers.Object(clock))
     api = create_app(container)
     uow = container.uow()
-    with uow:
+    with uow.across_tenants():
         tenant = Tenant(
             name="Sparkle Wash",
             slug="sparkle-wash",
@@ -84,6 +85,7 @@ def sample_body(**changes: Any) -> bytes:
 
 def count(container: Container, table: str) -> int:
     with container.engine().connect() as conn:
+        set_tenant_scope(conn, None)  # every tenant's rows
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
@@ -107,7 +109,7 @@ def test_the_signed_sample_is_recorded_once_and_asks_for_the_zip(
     assert (again.status_code, again.json()) == (200, {"status": "duplicate"})
     assert count(container, "messages") == 2  # the inbound message and the ZIP prompt
     tenant_id = _tenant_id(container)
-    with container.uow() as uow:
+    with container.uow().across_tenants() as uow:
         conversation = uow.conversations.get_by_chatwoot_id(tenant_id, 77)
     assert conversation is not None and conversation.channel == Channel.CHATWOOT
     assert conversation.photo_count == 1 and conversation.last_prompt == "zip"
@@ -116,7 +118,7 @@ def test_the_signed_sample_is_recorded_once_and_asks_for_the_zip(
 
 
 def _tenant_id(container: Container) -> str:
-    with container.uow() as uow:
+    with container.uow().across_tenants() as uow:
         tenant = uow.tenants.get_by_slug("sparkle-wash")
     assert tenant is not None
     return tenant.id
@@ -129,7 +131,7 @@ def test_a_zip_in_a_follow_up_quotes(app: tuple[TestClient, Container]) -> None:
     response = client.post(URL, content=body, headers=signed_headers(body))
     assert (response.status_code, response.json()) == (200, {"status": "conversation"})
     tenant_id = _tenant_id(container)
-    with container.uow() as uow:
+    with container.uow().across_tenants() as uow:
         quote = uow.quotes.list(tenant_id).items[0]
     assert (quote.zip, quote.in_service_area) == ("78701", True)
     assert count(container, "quotes") == 1

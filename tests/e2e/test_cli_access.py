@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from lily_adapters.sql.uow import set_tenant_scope
 from tests.e2e.cli_process import Lily, fails_cleanly, lily_runner
 
 PASSWORD = "correct horse battery"
@@ -47,6 +48,7 @@ def stored_hashes(tmp_path: Path) -> dict[str, str]:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'lily.db'}")
     try:
         with engine.connect() as conn:
+            set_tenant_scope(conn, None)  # every tenant's rows
             rows = conn.execute(sa.text("SELECT email, password_hash FROM users")).all()
     finally:
         engine.dispose()

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from lily_adapters.sql.uow import create_engine_for
+from tests.conftest import in_schema
 from tests.e2e.cli_process import Lily, fails_cleanly, lily_runner
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pricebook.yaml"
@@ -112,7 +113,7 @@ def unmigrated_url(postgres_url: str) -> Iterator[str]:
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
         conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+    url = sa.make_url(in_schema(postgres_url, SCHEMA))
     yield url.set(password=url.password or "s3cret").render_as_string(hide_password=False)
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")

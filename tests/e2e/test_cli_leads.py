@@ -85,7 +85,7 @@ def test_leads_list_newest_activity_first_with_filters(lily: Lily, filled: str) 
 
 def leads_of(tmp_path: Path, slug: str) -> list[str]:
     container = _container(tmp_path)
-    with container.uow() as uow:
+    with container.uow().across_tenants() as uow:
         tenant = uow.tenants.get_by_slug(slug)
         assert tenant is not None
         ids = [lead.id for lead in uow.leads.list_by_activity(tenant.id).items]

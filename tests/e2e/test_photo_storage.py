@@ -108,7 +108,7 @@ def test_each_tenant_has_its_own_keys(lily: Lily) -> None:
 
     [key] = [e["stored_key"] for e in inbound(lily, mine).media]
     assert key.startswith(f"tenants/{lily.tenant.id}/photos/")
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         lead = uow.leads.get_by_phone(other.id, CALLER)
         assert lead is not None
         found = uow.messages.list_for_lead(other.id, lead.id).items

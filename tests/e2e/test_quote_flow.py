@@ -79,7 +79,7 @@ def settle(lily: Lily) -> None:
 
 
 def quotes(lily: Lily) -> list[Quote]:
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         return sorted(uow.quotes.list(lily.tenant.id).items, key=lambda q: q.created_at)
 
 
@@ -216,7 +216,7 @@ def test_messages_sent_before_the_worker_runs_still_get_one_answer(shop: Lily) -
 def test_a_lead_the_business_knows_by_name_gets_it_in_the_booking_link(shop: Lily) -> None:
     mms(shop, "house")
     lead = shop.lead()
-    with shop.container.uow() as uow:
+    with shop.container.uow().across_tenants() as uow:
         stored = uow.leads.get(shop.tenant.id, lead.id)
         assert stored is not None
         stored.name = "Pat Doe"

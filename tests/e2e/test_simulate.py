@@ -40,13 +40,13 @@ class Server:
         build_worker(self.container).run_burst()
 
     def messages(self, phone: str = CALLER) -> list[Message]:
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             lead = uow.leads.get_by_phone(self.tenant.id, phone)
             assert lead is not None
             return list(uow.messages.list_for_lead(self.tenant.id, lead.id, limit=100).items)
 
     def lead_opted_out(self, phone: str = CALLER) -> bool:
-        with self.container.uow() as uow:
+        with self.container.uow().across_tenants() as uow:
             lead = uow.leads.get_by_phone(self.tenant.id, phone)
         assert lead is not None
         return lead.opted_out

@@ -163,7 +163,7 @@ def _queue_business_message(lily: Lily, *, lead_zip: str | None = None) -> str:
     """A business-initiated message (a review request, say) queued for the caller now."""
     now = lily.clock.now()
     uow = lily.container.uow()
-    with uow:
+    with uow.across_tenants():
         lead = upsert_lead(uow, lily.tenant, CALLER, now)
         lead.zip = lead_zip
         conversation = open_conversation(uow, lily.tenant, lead, now)

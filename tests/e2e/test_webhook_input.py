@@ -52,7 +52,7 @@ def booking(**changes: Any) -> bytes:
 
 
 def stored_booking(lily: WebhookLily, uid: str = "bk_odd_1") -> Booking:
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         found = uow.bookings.get_by_uid(lily.tenant.id, uid)
     assert found is not None
     return found
@@ -140,7 +140,7 @@ def chatwoot_body(**changes: Any) -> bytes:
 
 
 def messages_of(lily: WebhookLily, lead: Lead) -> list[Message]:
-    with lily.container.uow() as uow:
+    with lily.container.uow().across_tenants() as uow:
         return list(uow.messages.list_for_lead(lily.tenant.id, lead.id, limit=50).items)
 
 

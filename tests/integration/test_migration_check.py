@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from lily_adapters.sql import migrate
 from lily_adapters.sql.uow import create_engine_for
+from tests.conftest import in_schema
 
 SCHEMA = "lily_migration_check"
 
@@ -27,8 +28,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
         conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
-    yield url.render_as_string(hide_password=False)
+    yield in_schema(base, SCHEMA)
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
     admin.dispose()

@@ -46,7 +46,7 @@ def test_a_flushed_redis_loses_no_committed_message(tmp_path: Path, redis_url: s
     build_worker(container).run_burst()
 
     uow = container.uow()
-    with uow:
+    with uow.across_tenants():
         message = uow.messages.get(tenant.id, result.message_id)
         assert message is not None and message.status == MessageStatus.SANDBOX
     assert container.reconcile_outbox()() == 0  # sent: nothing left to reconcile

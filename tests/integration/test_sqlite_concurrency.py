@@ -42,7 +42,7 @@ def test_concurrent_read_then_write_units_of_work_are_serialized(tmp_path: Path)
         first_has_read.wait()
         try:
             uow = SqlUnitOfWork(sessions)
-            with uow:
+            with uow.across_tenants():
                 saved.append(save_pricebook(uow, clock, tenant.id, edited(260)))
                 uow.commit()
         except BaseException as exc:  # kept for the assertion below
@@ -51,7 +51,7 @@ def test_concurrent_read_then_write_units_of_work_are_serialized(tmp_path: Path)
     thread = threading.Thread(target=second_editor)
     thread.start()
     uow = SqlUnitOfWork(sessions)
-    with uow:
+    with uow.across_tenants():
         current = uow.pricebooks.current(tenant.id)  # this editor reads v1...
         assert current is not None and current.version == 1
         first_has_read.set()

@@ -110,7 +110,7 @@ def save(db: InMemoryDatabase, *entities: Any) -> None:
         Call: uow.calls,
         Message: uow.messages,
     }
-    with uow:
+    with uow.across_tenants():
         for entity in entities:
             repos[type(entity)].add(entity)  # type: ignore[attr-defined]
         uow.commit()

@@ -65,7 +65,7 @@ class World:
         return AuthenticateUserToken(self.uow(), self.clock, self.signer)(token)
 
     def user(self, email: str = EMAIL) -> User:
-        with self.uow() as uow:
+        with self.uow().across_tenants() as uow:
             user = uow.users.get_by_email(email)
         assert user is not None
         return user
@@ -109,7 +109,7 @@ def test_unknown_email_and_wrong_password_are_the_same_error_after_the_same_work
 
 
 def test_an_outdated_hash_is_replaced_on_a_successful_sign_in(world: World) -> None:
-    with world.uow() as uow:
+    with world.uow().across_tenants() as uow:
         user = uow.users.get(world.tenant.id, world.owner.id)
         assert user is not None
         user.password_hash = "old$" + PASSWORD
@@ -122,7 +122,7 @@ def test_an_outdated_hash_is_replaced_on_a_successful_sign_in(world: World) -> N
 
 
 def test_a_wrong_password_does_not_rehash(world: World) -> None:
-    with world.uow() as uow:
+    with world.uow().across_tenants() as uow:
         user = uow.users.get(world.tenant.id, world.owner.id)
         assert user is not None
         user.password_hash = "old$" + PASSWORD
@@ -191,7 +191,7 @@ def test_expired_forged_and_orphaned_tokens_are_refused(world: World) -> None:
 
 def test_the_token_carries_the_users_current_role(world: World) -> None:
     token = world.sign_in().access_token
-    with world.uow() as uow:
+    with world.uow().across_tenants() as uow:
         user = uow.users.get(world.tenant.id, world.owner.id)
         assert user is not None
         user.role = "operator"

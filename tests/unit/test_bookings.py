@@ -87,7 +87,7 @@ class World:
 
     def add(self, *entities: object) -> None:
         uow = self.uow()
-        with uow:
+        with uow.across_tenants():
             for entity in entities:
                 table = {
                     Tenant: uow.tenants,
@@ -112,26 +112,26 @@ class World:
 
     def booking(self, uid: str) -> Booking:
         uow = self.uow()
-        with uow:
+        with uow.across_tenants():
             found = uow.bookings.get_by_uid(self.tenant.id, uid)
         assert found is not None
         return found
 
     def lead(self, lead_id: str) -> Lead:
         uow = self.uow()
-        with uow:
+        with uow.across_tenants():
             found = uow.leads.get(self.tenant.id, lead_id)
         assert found is not None
         return found
 
     def leads(self) -> list[Lead]:
         uow = self.uow()
-        with uow:
+        with uow.across_tenants():
             return uow.leads.list(self.tenant.id).items
 
     def messages(self, kind: MessageKind | None = None) -> list[Message]:
         uow = self.uow()
-        with uow:
+        with uow.across_tenants():
             found = [
                 m
                 for lead in uow.leads.list(self.tenant.id).items
@@ -605,7 +605,7 @@ def test_without_a_calendar_adapter_or_calendar_id_the_sync_does_nothing(world: 
     assert SyncCalendar(world.uow(), None, world.clock, PUBLIC_URL)(task) == CalendarOutcome.SKIPPED
     world.tenant.google_calendar_id = None
     uow = world.uow()
-    with uow:
+    with uow.across_tenants():
         stored = uow.tenants.get(world.tenant.id)
         assert stored is not None
         stored.google_calendar_id = None

@@ -49,7 +49,7 @@ class World:
             created_at=self.clock.now(),
         )
         uow = InMemoryUnitOfWork(self.db)
-        with uow:
+        with uow.across_tenants():
             uow.tenants.add(self.tenant)
             save_pricebook(uow, self.clock, self.tenant.id, example())
             uow.commit()
@@ -170,7 +170,7 @@ def test_an_sms_lead_is_found_by_phone(world: World) -> None:
 
 def test_a_contact_without_phone_is_found_by_email(world: World) -> None:
     uow = InMemoryUnitOfWork(world.db)
-    with uow:
+    with uow.across_tenants():
         uow.leads.add(Lead(tenant_id=world.tenant.id, email="Pat@Example.com",
                            created_at=world.clock.now()))  # fmt: skip
         uow.commit()

@@ -52,7 +52,7 @@ class World:
         fields = {"name": "Acme Wash", "slug": "acme-wash", "phone": "+12145550100",
                   "booking_url": BOOKING_URL, **tenant}  # fmt: skip
         self.tenant = Tenant(created_at=self.clock.now(), **fields)
-        with self.uow:
+        with self.uow.across_tenants():
             self.uow.tenants.add(self.tenant)
             if pricebook is not None:
                 save_pricebook(self.uow, self.clock, self.tenant.id, pricebook)
@@ -283,7 +283,7 @@ def test_without_a_price_book_the_lead_is_told_once_then_quoted_later() -> None:
     first = world.text("75201", photos=1)
     assert first is not None and first.outcome == ConversationOutcome.PENDING
     assert world.text("thanks!") == ConversationResult(ConversationOutcome.WAITING)
-    with world.uow:
+    with world.uow.across_tenants():
         save_pricebook(world.uow, world.clock, world.tenant.id, example())
         world.uow.commit()
     later = world.text("any news?")
@@ -304,7 +304,7 @@ def test_advancing_the_same_message_twice_changes_nothing(world: World) -> None:
 
 def test_a_booked_lead_stays_booked_after_a_new_quote(world: World) -> None:
     world.text("75201", photos=1)
-    with world.uow:
+    with world.uow.across_tenants():
         lead = world.uow.leads.get(world.tenant.id, world.lead().id)
         assert lead is not None
         lead.status = LeadStatus.BOOKED
@@ -324,7 +324,7 @@ def test_a_returning_customer_starts_a_new_conversation() -> None:
     uow = InMemoryUnitOfWork()
     tenant = Tenant(name="T", slug="t", phone="+12145550100", created_at=clock.now())
     lead = Lead(tenant_id=tenant.id, phone="+12145550123", created_at=clock.now())
-    with uow:
+    with uow.across_tenants():
         first = open_conversation(uow, tenant, lead, clock.now())
         again = open_conversation(uow, tenant, lead, clock.advance(days=29))
         assert again is first

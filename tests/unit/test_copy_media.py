@@ -54,7 +54,7 @@ class Setup:
             created_at=self.clock.now(),
             updated_at=self.clock.now(),
         )
-        with self.uow:
+        with self.uow.across_tenants():
             self.uow.tenants.add(self.tenant)
             self.uow.leads.add(lead)
             self.uow.messages.add(self.message)
@@ -81,7 +81,7 @@ class Setup:
         )
 
     def media(self) -> list[dict[str, Any]]:
-        with self.uow:
+        with self.uow.across_tenants():
             message = self.uow.messages.get(self.tenant.id, self.message.id)
             assert message is not None
             return list(message.media)
@@ -110,7 +110,7 @@ def test_a_second_run_fetches_nothing() -> None:
     s.fetcher.fetched.clear()
     assert s.copy(s.task()) == CopyMediaResult(stored=0, rejected=0)
     assert s.fetcher.fetched == []
-    with s.uow:
+    with s.uow.across_tenants():
         message = s.uow.messages.get(s.tenant.id, s.message.id)
         assert message is not None and not needs_copy(message)
 

@@ -69,7 +69,7 @@ class World:
         tenant = Tenant(
             name=name, slug=name.lower().replace(" ", "-"), phone=phone, created_at=self.clock.now()
         )
-        with self.uow() as uow:
+        with self.uow().across_tenants() as uow:
             uow.tenants.add(tenant)
             uow.commit()
         return tenant
@@ -225,7 +225,8 @@ def test_pages_walk_every_lead_once_while_leads_arrive(world: World) -> None:
         world.clock.advance(seconds=n % 2)  # pairs share an instant: the id decides
         before.append(world.lead(world.missed_call(f"+1214555{n:04d}")))
     newest_first = sorted(before, key=lambda x: (x.last_activity_at, x.id), reverse=True)
-    with world.uow() as uow:  # one lead with no message at all (a Cal.com attendee, say)
+    # one lead with no message at all (a Cal.com attendee, say)
+    with world.uow().across_tenants() as uow:
         quiet = Lead(tenant_id=world.tenant.id, name="Quiet", created_at=world.clock.now())
         uow.leads.add(quiet)
         uow.commit()
@@ -259,7 +260,7 @@ def test_another_tenants_lead_is_not_found_and_left_alone(world: World) -> None:
         with pytest.raises(NotFound):
             attempt()
     assert world.list() == []
-    with world.uow() as uow:
+    with world.uow().across_tenants() as uow:
         lead = uow.leads.get(world.other.id, theirs)
         assert lead is not None and lead.name is None and lead.last_read_at is None
     assert len(world.queue.scheduled) == 1  # their own text-back only
@@ -371,7 +372,7 @@ def test_a_manual_reply_body_is_1_to_1600_characters(world: World, body: str) ->
 
 
 def test_a_manual_reply_goes_back_into_the_chatwoot_conversation(world: World) -> None:
-    with world.uow() as uow:
+    with world.uow().across_tenants() as uow:
         lead = Lead(
             tenant_id=world.tenant.id, email="pat@example.com", created_at=world.clock.now()
         )
@@ -393,7 +394,7 @@ def test_a_manual_reply_goes_back_into_the_chatwoot_conversation(world: World) -
 
 
 def test_a_lead_without_a_phone_or_chatwoot_cannot_be_texted(world: World) -> None:
-    with world.uow() as uow:
+    with world.uow().across_tenants() as uow:
         lead = Lead(
             tenant_id=world.tenant.id, email="pat@example.com", created_at=world.clock.now()
         )
@@ -411,7 +412,7 @@ def test_messages_come_oldest_first_in_pages_with_photo_links(world: World) -> N
     for n in range(4):
         world.clock.advance(minutes=1)
         world.sms(f"message {n}")
-    with world.uow() as uow:
+    with world.uow().across_tenants() as uow:
         inbound = uow.messages.list_for_lead(world.tenant.id, lead_id, limit=1).items[0]
         inbound.media = [
             {

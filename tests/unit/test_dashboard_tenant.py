@@ -49,7 +49,7 @@ def test_an_owner_changes_settings_from_json_values(db: InMemoryDatabase) -> Non
     assert view["forward_to"] is None and view["strict_quiet_hours"] is True
     assert (view["review_delay_hours"], view["quiet_hours"]) == (48, "22:00-07:30")
     assert view["name"] == "Acme Wash"  # a NUL cannot be stored: it is dropped
-    with uow:
+    with uow.across_tenants():
         stored = uow.tenants.get(acme.id)
         assert stored is not None and stored.calcom_secret == "new-secret"
 

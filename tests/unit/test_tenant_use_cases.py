@@ -50,7 +50,7 @@ def test_onboarding_derives_slug_timezone_and_secret(db, clock) -> None:
         "America/Chicago",
     )
     assert len(tenant.calcom_secret) >= 32
-    with uow:
+    with uow.across_tenants():
         assert uow.tenants.get_by_phone("+12145550100").id == tenant.id
 
 
@@ -76,7 +76,7 @@ def test_onboarding_refuses_duplicates_and_bad_input(db, clock) -> None:
         with pytest.raises(InvalidInput) as err:
             onboard(db, clock, **({"name": "Fresh Co", "phone": "+12145550177"} | kwargs))
         assert err.value.field == field
-    with InMemoryUnitOfWork(db) as uow:
+    with InMemoryUnitOfWork(db).across_tenants() as uow:
         assert [t.slug for t in uow.tenants.list()] == ["acme-wash-co"]
 
 
@@ -121,7 +121,7 @@ def test_calls_cannot_forward_to_the_business_number(db, clock) -> None:
             "acme-wash-co", {"forward_to": "+12145550100", "review_url": "https://g.page/a"}
         )
     assert err.value.field == "forward_to"
-    with InMemoryUnitOfWork(db) as uow:
+    with InMemoryUnitOfWork(db).across_tenants() as uow:
         tenant = uow.tenants.get_by_slug("acme-wash-co")
         assert (tenant.forward_to, tenant.review_url) == (None, None)  # nothing written
 
@@ -179,7 +179,7 @@ def test_pricebook_versions_and_preview(db, clock) -> None:
     with pytest.raises(PriceBookInvalid) as err:
         SetService(InMemoryUnitOfWork(db), clock)("acme-wash-co", "roof", low=900, high=400)
     assert err.value.field == "services[2].low"
-    with InMemoryUnitOfWork(db) as uow:
+    with InMemoryUnitOfWork(db).across_tenants() as uow:
         tenant = uow.tenants.get_by_slug("acme-wash-co")
         assert uow.pricebooks.list_versions(tenant.id) == [1, 2]
 
@@ -213,7 +213,7 @@ def test_users_and_api_keys(db, clock) -> None:
     with pytest.raises(InvalidInput):
         AddUser(InMemoryUnitOfWork(db), clock)("acme-wash-co", "x@y.z", "short")
     key, token = CreateApiKey(InMemoryUnitOfWork(db), clock)("acme-wash-co")
-    with InMemoryUnitOfWork(db) as uow:
+    with InMemoryUnitOfWork(db).across_tenants() as uow:
         found = uow.api_keys.get_by_hash(hash_api_key(token))
     assert found is not None and found.id == key.id
     assert token not in repr(key)

@@ -37,7 +37,7 @@ def db() -> InMemoryDatabase:
 def tenant(db: InMemoryDatabase) -> Tenant:
     tenant = Tenant(name="Acme", slug="acme", phone="+15125550100", created_at=NOW,
                     review_url="https://g.page/r/acme/review")  # fmt: skip
-    with InMemoryUnitOfWork(db) as uow:
+    with InMemoryUnitOfWork(db).across_tenants() as uow:
         uow.tenants.add(tenant)
         uow.commit()
     return tenant
@@ -126,6 +126,6 @@ def test_an_email_that_lower_casing_makes_too_long_is_left_off_the_lead(
     email = "İ" * 242 + "@example.com"  # 254 characters; "İ".lower() is two
 
     assert handle(db, tenant, booking(attendee_email=email)) == BookingOutcome.CREATED
-    with InMemoryUnitOfWork(db) as uow:
+    with InMemoryUnitOfWork(db).across_tenants() as uow:
         lead = uow.leads.get_by_phone(tenant.id, CALLER)
     assert lead is not None and lead.email is None
