@@ -5,6 +5,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -19,6 +20,7 @@ from lily_adapters.container import Container
 from lily_core.errors import LilyError
 from lily_http.api import api_router
 from lily_http.api.errors import lily_error, validation_error
+from lily_http.dashboard import DASHBOARD_DIR, serve_dashboard
 from lily_http.docs import add_docs
 from lily_http.routes import calcom, chatwoot, ops, twilio, uploads
 
@@ -29,8 +31,9 @@ LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["metho
 _REQUEST_ID = re.compile(r"[\w.:=-]{1,64}", re.ASCII)
 
 
-def create_app(container: Container) -> FastAPI:
-    """The FastAPI application, with everything taken from `container`."""
+def create_app(container: Container, dashboard: Path = DASHBOARD_DIR) -> FastAPI:
+    """The FastAPI application, with everything taken from `container`; the web dashboard
+    from the built files in `dashboard`."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +55,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(api_router)
     add_docs(app)
+    serve_dashboard(app, dashboard)  # every GET no route answers
 
     return app
 
