@@ -50,7 +50,9 @@ def _seconds_until(until: float, now: float) -> int:
 class SqlSignInThrottle(SignInThrottle):
     """Counts in `signin_failures` with one `INSERT ... ON CONFLICT DO UPDATE` (PostgreSQL,
     SQLite): concurrent failures for one key, from any process, each count once. A row is
-    deleted by a success; others stay, a row per email or address that ever failed."""
+    deleted by a success, and every failure also deletes the rows that can no longer matter
+    (window over, no block running), so guessing from many addresses does not grow the table
+    for good."""
 
     def __init__(self, engine: sa.Engine, clock: Clock, policy: ThrottlePolicy | None = None):
         if engine.dialect.name not in ("postgresql", "sqlite"):
@@ -89,7 +91,12 @@ class SqlSignInThrottle(SignInThrottle):
                 ),
             },
         )
+        stale = sa.delete(signin_failures).where(
+            c.window_started_at <= now - policy.window,
+            sa.or_(c.blocked_until.is_(None), c.blocked_until <= now),
+        )
         with self.engine.begin() as conn:
+            conn.execute(stale)
             conn.execute(statement)
 
     def reset(self, key: str) -> None:

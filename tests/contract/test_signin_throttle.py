@@ -30,6 +30,7 @@ POLICY = ThrottlePolicy(max_failures=5, window=timedelta(minutes=15), block=time
 BLOCK = int(POLICY.block.total_seconds())
 KEY_PREFIX = "contract-"
 MakeThrottle = Callable[[ThrottlePolicy], SignInThrottle]
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @contextmanager
@@ -194,3 +195,29 @@ def test_concurrent_failures_each_count_once(make_throttle: MakeThrottle, key: s
     assert throttles[0].blocked_for(key) == 0
     throttles[1].record_failure(key)
     assert throttles[0].blocked_for(key) == BLOCK
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_rows_that_can_no_longer_matter_are_deleted_by_the_next_failure(
+    backend: str, clock: FakeClock, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'throttle.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    with throttle_engine(url) as engine:
+        throttle = SqlSignInThrottle(engine, clock, POLICY)
+        for n in range(20):  # one failure each from many addresses: none blocked
+            throttle.record_failure(f"{KEY_PREFIX}ip:{n}")
+        for _ in range(POLICY.max_failures):
+            throttle.record_failure(f"{KEY_PREFIX}email:blocked")
+        clock.advance((POLICY.window + timedelta(seconds=1)).total_seconds())  # block over too
+
+        throttle.record_failure(f"{KEY_PREFIX}email:new")
+
+        with engine.connect() as conn:
+            keys = conn.scalars(sa.select(signin_failures.c.key)).all()
+        assert keys == [f"{KEY_PREFIX}email:new"]
