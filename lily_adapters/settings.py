@@ -59,11 +59,15 @@ class Settings(BaseSettings):
     @classmethod
     def _sqlalchemy_url(cls, value: str) -> str:
         try:
-            sa.make_url(value)
+            url = sa.make_url(value)
         except sa.exc.ArgumentError:
             raise ValueError(
                 "must be a SQLAlchemy URL such as postgresql+psycopg://user:pass@host/db"
             ) from None
+        # Hosts (Render, Heroku) hand out postgres:// and postgresql:// URLs, which SQLAlchemy
+        # would read as psycopg2; psycopg 3 is the driver Lily ships.
+        if url.drivername in ("postgres", "postgresql"):
+            return "postgresql+psycopg" + value[len(url.drivername) :]
         return value
 
     @model_validator(mode="after")
