@@ -5,15 +5,17 @@ returning the current Session (SqlUnitOfWork's), so one repository object serves
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.dialects import postgresql, sqlite
 
 from lily_adapters.sql import tables as t
+from lily_core.domain.ids import new_id
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import (
     Call,
@@ -32,6 +34,7 @@ from lily_core.domain.records import (
     BookingStatus,
     ProcessedWebhook,
     Quote,
+    SmsUsage,
     Subscription,
     User,
 )
@@ -332,6 +335,26 @@ class SqlMessageRepository(_SqlRepository[Message], ports.MessageRepository):
         )
         return self._all(stmt)
 
+    def list_held(
+        self,
+        *,
+        error_codes: Collection[str],
+        created_after: datetime,
+        tenant_id: str | None = None,
+        limit: int = 500,
+    ) -> builtins.list[Message]:
+        # Served by the (status, created_at) index: held messages of the last day are few.
+        c = t.messages.c
+        stmt = sa.select(Message).where(
+            c.status == MessageStatus.HELD,
+            c.created_at > created_after,
+            c.direction == Direction.OUTBOUND,
+            c.error_code.in_(list(error_codes)),
+        )
+        if tenant_id is not None:
+            stmt = stmt.where(c.tenant_id == tenant_id)
+        return self._all(stmt.order_by(c.created_at, self._ordered_id()).limit(limit))
+
 
 class SqlCallRepository(_SqlRepository[Call], ports.CallRepository):
     table = t.calls
@@ -435,6 +458,79 @@ class SqlSubscriptionRepository(_SqlRepository[Subscription], ports.Subscription
         c = t.subscriptions.c
         stmt = sa.select(Subscription).where(c.stripe_customer_id == stripe_customer_id)
         return self._one(stmt.order_by(c.updated_at.desc(), c.id))
+
+
+class SqlSmsUsageRepository(ports.SmsUsageRepository):
+    """Counts kept by single UPDATE statements on the (tenant, period) row, inserted first
+    if missing (INSERT ... ON CONFLICT DO NOTHING on both backends). The conditional
+    `automated = automated + 1 WHERE automated < :limit` is atomic: on PostgreSQL a second
+    writer waits for the first's row lock and re-checks the condition against its commit;
+    SQLite serialises writers (BEGIN IMMEDIATE). So concurrent senders never pass a limit."""
+
+    def __init__(self, session: SessionGetter) -> None:
+        self._session = session
+
+    def _ensure_row(self, tenant_id: str, period: str) -> None:
+        session = self._session()
+        values = {"id": new_id(), "tenant_id": tenant_id, "period": period}
+        insert = _insert_for(session)(t.sms_usage).values(**values, automated=0, manual=0)
+        session.execute(insert.on_conflict_do_nothing(index_elements=["tenant_id", "period"]))
+
+    def _where(self, tenant_id: str, period: str) -> sa.ColumnElement[bool]:
+        c = t.sms_usage.c
+        return sa.and_(c.tenant_id == tenant_id, c.period == period)
+
+    def reserve(self, tenant_id: str, period: str, limit: int | None) -> bool:
+        self._ensure_row(tenant_id, period)
+        c = t.sms_usage.c
+        stmt = (
+            sa.update(t.sms_usage)
+            .where(self._where(tenant_id, period))
+            .values(automated=c.automated + 1)
+        )
+        if limit is not None:
+            stmt = stmt.where(c.automated < limit)
+        result = self._session().execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def count_manual(self, tenant_id: str, period: str) -> None:
+        self._ensure_row(tenant_id, period)
+        c = t.sms_usage.c
+        self._session().execute(
+            sa.update(t.sms_usage).where(self._where(tenant_id, period)).values(manual=c.manual + 1)
+        )
+
+    def refund(self, tenant_id: str, period: str, *, manual: bool = False) -> None:
+        column = t.sms_usage.c.manual if manual else t.sms_usage.c.automated
+        self._session().execute(
+            sa.update(t.sms_usage)
+            .where(self._where(tenant_id, period), column > 0)
+            .values({column.name: column - 1})
+        )
+
+    def get(self, tenant_id: str, period: str) -> SmsUsage:
+        c = t.sms_usage.c
+        row = (
+            self._session()
+            .execute(sa.select(c.id, c.automated, c.manual).where(self._where(tenant_id, period)))
+            .first()
+        )
+        if row is None:
+            return SmsUsage(tenant_id=tenant_id, period=period)
+        return SmsUsage(
+            id=row.id,
+            tenant_id=tenant_id,
+            period=period,
+            automated=row.automated,
+            manual=row.manual,
+        )
+
+
+def _insert_for(session: orm.Session) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING on PostgreSQL and SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 class SqlPriceBookRepository(_SqlRepository[PriceBookVersion], ports.PriceBookRepository):

@@ -30,6 +30,7 @@ __all__ = [
     "metadata",
     "pricebooks",
     "quotes",
+    "sms_usage",
     "subscriptions",
     "tasks",
     "tenants",
@@ -293,8 +294,22 @@ subscriptions = sa.Table(
     sa.Column("stripe_subscription_id", sa.String(255)),
     sa.Column("current_period_end", UtcDateTime),
     sa.Column("past_due_since", UtcDateTime),
+    sa.Column("state_as_of", UtcDateTime),  # migration 0005
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id"),
+)
+
+# SMS counted per tenant and allowance period (migration 0005): the send path's atomic
+# "UPDATE ... SET automated = automated + 1 WHERE automated < :limit" works on this row.
+sms_usage = sa.Table(
+    "sms_usage",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("period", sa.String(7), nullable=False),  # "2026-06"
+    sa.Column("automated", sa.Integer, nullable=False),
+    sa.Column("manual", sa.Integer, nullable=False),
+    sa.UniqueConstraint("tenant_id", "period"),
 )
 
 pricebooks = sa.Table(

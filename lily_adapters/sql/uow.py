@@ -160,6 +160,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.quotes = r.SqlQuoteRepository(get)
         self.bookings = r.SqlBookingRepository(get)
         self.subscriptions = r.SqlSubscriptionRepository(get)
+        self.sms_usage = r.SqlSmsUsageRepository(get)
         self.pricebooks = r.SqlPriceBookRepository(get)
         self.webhooks = r.SqlWebhookRepository(get)
 

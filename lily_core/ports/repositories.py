@@ -3,6 +3,7 @@ tenant id first: nothing of one tenant is reachable through another's id."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -17,6 +18,7 @@ from lily_core.domain.records import (
     BookingStatus,
     ProcessedWebhook,
     Quote,
+    SmsUsage,
     Subscription,
     User,
 )
@@ -111,6 +113,19 @@ class MessageRepository(Protocol):
         """Outbound messages still QUEUED, all tenants, oldest first (for the reconciler)."""
         ...
 
+    def list_held(
+        self,
+        *,
+        error_codes: Collection[str],
+        created_after: datetime,
+        tenant_id: str | None = None,
+        limit: int = 500,
+    ) -> list[Message]:
+        """Outbound messages HELD with one of these error codes and created after
+        `created_after`, of one tenant or (None) of all, oldest first (for the release of
+        billing holds)."""
+        ...
+
 
 class CallRepository(Protocol):
     def add(self, call: Call) -> None: ...
@@ -164,6 +179,28 @@ class SubscriptionRepository(Protocol):
     def get_by_customer(self, stripe_customer_id: str) -> Subscription | None: ...
 
 
+class SmsUsageRepository(Protocol):
+    """SMS counted per tenant and allowance period; every count is atomic, so concurrent
+    senders (threads, workers, hosts) never count past a limit together."""
+
+    def reserve(self, tenant_id: str, period: str, limit: int | None) -> bool:
+        """Count one automated SMS if fewer than `limit` are counted (any number if None);
+        whether it was counted. The count is part of the unit of work's transaction."""
+        ...
+
+    def count_manual(self, tenant_id: str, period: str) -> None:
+        """Count one manual reply (never limited)."""
+        ...
+
+    def refund(self, tenant_id: str, period: str, *, manual: bool = False) -> None:
+        """Take back one count (a send that failed); never below zero."""
+        ...
+
+    def get(self, tenant_id: str, period: str) -> SmsUsage:
+        """The period's counts (zeros when nothing was counted)."""
+        ...
+
+
 class PriceBookRepository(Protocol):
     def add(self, version: PriceBookVersion) -> None: ...
     def current(self, tenant_id: str) -> PriceBookVersion | None:
@@ -198,6 +235,7 @@ TENANT_OWNED_TABLES = frozenset(
         "bookings",
         "subscriptions",
         "pricebooks",
+        "sms_usage",
     }
 )
 
@@ -224,6 +262,7 @@ class UnitOfWork(Protocol):
     quotes: QuoteRepository
     bookings: BookingRepository
     subscriptions: SubscriptionRepository
+    sms_usage: SmsUsageRepository
     pricebooks: PriceBookRepository
     webhooks: WebhookRepository
 

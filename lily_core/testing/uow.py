@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -25,6 +25,7 @@ from lily_core.domain.records import (
     BookingStatus,
     ProcessedWebhook,
     Quote,
+    SmsUsage,
     Subscription,
     User,
 )
@@ -40,6 +41,7 @@ from lily_core.ports.repositories import (
     MessageRepository,
     PriceBookRepository,
     QuoteRepository,
+    SmsUsageRepository,
     SubscriptionRepository,
     TenantRepository,
     UserRepository,
@@ -59,6 +61,7 @@ _UNIQUE: dict[str, list[tuple[str, ...]]] = {
     "messages": [("tenant_id", "provider_sid")],
     "bookings": [("tenant_id", "calcom_uid")],
     "subscriptions": [("tenant_id",)],
+    "sms_usage": [("tenant_id", "period")],
     "pricebooks": [("tenant_id", "version")],
     "webhooks": [("provider", "event_id")],
 }
@@ -265,6 +268,25 @@ class _Messages(_Scoped):
         )
         return sorted(found, key=lambda m: (m.created_at, m.id))[:limit]
 
+    def list_held(
+        self,
+        *,
+        error_codes: Collection[str],
+        created_after: datetime,
+        tenant_id: str | None = None,
+        limit: int = 500,
+    ) -> list[Message]:
+        found = self._where(
+            lambda m: (
+                m.direction == Direction.OUTBOUND
+                and m.status == MessageStatus.HELD
+                and m.error_code in error_codes
+                and m.created_at > created_after
+                and (tenant_id is None or m.tenant_id == tenant_id)
+            )
+        )
+        return sorted(found, key=lambda m: (m.created_at, m.id))[:limit]
+
 
 class _Calls(_Scoped):
     def get_by_sid(self, tenant_id: str, call_sid: str) -> Call | None:
@@ -342,6 +364,39 @@ class _Subscriptions(_Table):
         return self._one(lambda s: s.stripe_customer_id == stripe_customer_id)  # type: ignore[no-any-return]
 
 
+class _SmsUsage(_Table):
+    """Counts in the unit of work's private copy, published by commit: honest for one
+    writer at a time; the SQL adapter's counts are atomic across writers."""
+
+    def _row(self, tenant_id: str, period: str) -> SmsUsage:
+        row = self._one(lambda u: u.tenant_id == tenant_id and u.period == period)
+        if row is None:
+            row = SmsUsage(tenant_id=tenant_id, period=period)
+            self.add(row)
+        return row  # type: ignore[no-any-return]
+
+    def reserve(self, tenant_id: str, period: str, limit: int | None) -> bool:
+        row = self._row(tenant_id, period)
+        if limit is not None and row.automated >= limit:
+            return False
+        row.automated += 1
+        return True
+
+    def count_manual(self, tenant_id: str, period: str) -> None:
+        self._row(tenant_id, period).manual += 1
+
+    def refund(self, tenant_id: str, period: str, *, manual: bool = False) -> None:
+        row = self._row(tenant_id, period)
+        if manual:
+            row.manual = max(0, row.manual - 1)
+        else:
+            row.automated = max(0, row.automated - 1)
+
+    def get(self, tenant_id: str, period: str) -> SmsUsage:
+        found = self._one(lambda u: u.tenant_id == tenant_id and u.period == period)
+        return copy.copy(found) if found else SmsUsage(tenant_id=tenant_id, period=period)
+
+
 class _PriceBooks(_Table):
     def _versions(self, tenant_id: str) -> list[PriceBookVersion]:
         return sorted(self._where(lambda v: v.tenant_id == tenant_id), key=lambda v: v.version)
@@ -390,6 +445,7 @@ class InMemoryUnitOfWork:
         self.quotes: QuoteRepository = _Quotes(self, "quotes")
         self.bookings: BookingRepository = _Bookings(self, "bookings")
         self.subscriptions: SubscriptionRepository = _Subscriptions(self, "subscriptions")
+        self.sms_usage: SmsUsageRepository = _SmsUsage(self, "sms_usage")
         self.pricebooks: PriceBookRepository = _PriceBooks(self, "pricebooks")
         self.webhooks: WebhookRepository = _Webhooks(self, "webhooks")
 

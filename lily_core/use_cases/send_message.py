@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from lily_core.domain.billing import HoldReason
 from lily_core.domain.compliance import Jitter, quiet_until
 from lily_core.domain.geo import lookup_zip
 from lily_core.domain.leads import (
@@ -26,6 +27,7 @@ from lily_core.ports.clock import Clock
 from lily_core.ports.providers import ChatwootClient, SentSms, SmsSender
 from lily_core.ports.queue import JitterQueue, Task
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.billing_gate import BillingGate
 from lily_core.use_cases.outbox import enqueue_send
 
 
@@ -34,7 +36,7 @@ class SendOutcome(enum.StrEnum):
     SANDBOX = "sandbox"
     ALREADY_DONE = "already_done"  # a re-run after the message was handled: nothing sent
     SUPPRESSED = "suppressed"  # opted out
-    HELD = "held"  # automations paused
+    HELD = "held"  # automations paused, or billing (the reason in error_code)
     DEFERRED = "deferred"  # quiet hours: re-enqueued for the window's end
     OPTED_OUT = "opted_out"  # the carrier says the recipient opted out (21610)
     NOT_DUE = "not_due"  # a task for an earlier send_after than the message now has
@@ -64,6 +66,10 @@ def must_respect_quiet_hours(
     return last is None or now - last > window
 
 
+def _channel(snap: _Snapshot) -> Channel:
+    return snap.conversation.channel if snap.conversation is not None else Channel.SMS
+
+
 @attrs.frozen
 class _Snapshot:
     tenant: Tenant
@@ -75,7 +81,7 @@ class _Snapshot:
 class SendMessage:
     """The worker's handler for every outbound message task. Checks, at send time, that
     the lead has not opted out, that automations run for the tenant and the lead (an
-    owner's MANUAL reply goes regardless), and quiet hours; then
+    owner's MANUAL reply goes regardless), billing (BillingGate), and quiet hours; then
     sends once: a message is marked SENDING before the provider call, and a re-run that
     finds it SENDING (a crash mid-send) does not send it again."""
 
@@ -90,10 +96,12 @@ class SendMessage:
         jitter: Jitter,
         max_attempts: int,
         chatwoot: ChatwootClient | None = None,
+        billing: BillingGate | None = None,
     ) -> None:
         self.uow, self.queue, self.clock, self.sms = uow, queue, clock, sms
         self.status_callback_url = status_callback_url
         self.jitter, self.max_attempts, self.chatwoot = jitter, max_attempts, chatwoot
+        self.billing = billing or BillingGate(None)
 
     def __call__(self, task: Task) -> SendOutcome:
         message_id = str(task.payload.get("message_id", ""))
@@ -122,6 +130,9 @@ class SendMessage:
             if paused and message.kind != MessageKind.MANUAL:
                 why = "automations paused" + ("" if tenant.automations_paused else " for this lead")
                 return self._finish(message, MessageStatus.HELD, SendOutcome.HELD, why)
+            hold = self.billing.hold(self.uow, tenant, message, now)
+            if hold is not None:
+                return self._hold(message, hold)
             if must_respect_quiet_hours(tenant, message, snap.conversation, now):
                 until = quiet_until(now, lead_timezone(lead, tenant), tenant.quiet_hours)
                 if until is not None:
@@ -135,6 +146,9 @@ class SendMessage:
                         request_id=task.request_id,
                     )
                     return SendOutcome.DEFERRED
+            hold = self.billing.count(self.uow, tenant, message, _channel(snap), now)
+            if hold is not None:
+                return self._hold(message, hold)
             message.status = MessageStatus.SENDING
             message.updated_at = now
             self.uow.commit()
@@ -208,6 +222,10 @@ class SendMessage:
         self.uow.commit()
         return outcome
 
+    def _hold(self, message: Message, reason: HoldReason) -> SendOutcome:
+        message.error_code = reason.value
+        return self._finish(message, MessageStatus.HELD, SendOutcome.HELD, reason.explanation)
+
     def _record_failure(
         self,
         snap: _Snapshot,
@@ -225,6 +243,10 @@ class SendMessage:
             now = self.clock.now()
             message.status = MessageStatus.QUEUED if requeue else MessageStatus.FAILED
             message.error_code, message.error_message, message.updated_at = code, error, now
+            # nothing went out: the count taken with the SENDING mark is given back
+            self.billing.refund(
+                self.uow, snap.tenant.id, message, _channel(snap), snap.message.updated_at
+            )
             if opt_out:
                 lead.opted_out, lead.opted_out_at = True, now
             self.uow.commit()
