@@ -67,14 +67,14 @@ def test_before_any_subscription_the_trial_sends_until_it_ends(
     ends = NOW + trial_end
     for subscription in (None, sub(SubscriptionStatus.NONE)):
         reason = may_send(subscription, trial_ends_at=ends, now=NOW, sms_used=used, policy=POLICY)
-        if NOW >= ends:
+        if ends <= NOW:
             assert reason is HoldReason.TRIAL_ENDED
         elif used >= POLICY.starter_sms:  # the trial has the starter allowance
             assert reason is HoldReason.ALLOWANCE
         else:
             assert reason is None
         state = billing_state(subscription, trial_ends_at=ends, now=NOW, policy=POLICY)
-        assert state.status == (TRIAL_ENDED if NOW >= ends else "trialing")
+        assert state.status == (TRIAL_ENDED if ends <= NOW else "trialing")
         assert state.plan is None and state.sms_limit == 500
 
 
