@@ -34,12 +34,20 @@ from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
 from lily_adapters.sql.stats import SqlStatsRepository
 from lily_adapters.sql.uow import SqlUnitOfWork, bypasses_row_security, create_engine_for
+from lily_adapters.stripe import StripePaymentGateway
 from lily_adapters.twilio.media import TwilioMediaFetcher
 from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
+from lily_core.domain.billing import BillingPolicy, Plan
 from lily_core.domain.compliance import Jitter
 from lily_core.ports.auth import SignInThrottle
 from lily_core.ports.clock import Clock
-from lily_core.ports.providers import Calendar, ChatwootClient, PhotoStore, SmsSender
+from lily_core.ports.providers import (
+    Calendar,
+    ChatwootClient,
+    PaymentGateway,
+    PhotoStore,
+    SmsSender,
+)
 from lily_core.ports.queue import JitterQueue
 from lily_core.use_cases.access import (
     AddUser,
@@ -48,6 +56,9 @@ from lily_core.use_cases.access import (
     ListApiKeys,
     RevokeApiKey,
 )
+from lily_core.use_cases.billing import GetBilling, OpenPortal, StartCheckout
+from lily_core.use_cases.billing_events import HandleBillingEvent, SyncSubscription
+from lily_core.use_cases.billing_gate import BillingGate
 from lily_core.use_cases.bookings import HandleBookingWebhook
 from lily_core.use_cases.calendar_sync import SyncCalendar
 from lily_core.use_cases.chatwoot_inbound import HandleChatwootMessage
@@ -73,6 +84,7 @@ from lily_core.use_cases.pricebooks import (
     ReplacePriceBook,
     SetService,
 )
+from lily_core.use_cases.release_held import ReleaseHeldMessages
 from lily_core.use_cases.send_message import SendMessage
 from lily_core.use_cases.sign_in import AuthenticateUserToken, SignIn
 from lily_core.use_cases.stats import GetStats
@@ -184,6 +196,37 @@ def _calendar(settings: Settings) -> Iterator[Calendar | None]:
     calendar.close()
 
 
+def _billing_policy(settings: Settings) -> BillingPolicy | None:
+    """The billing rules, or None when billing is off (no LILY_STRIPE_SECRET_KEY)."""
+    if not settings.billing_enabled:
+        return None
+    return BillingPolicy(
+        trial=timedelta(days=settings.trial_days),
+        grace=timedelta(days=settings.billing_grace_days),
+        starter_sms=settings.plan_starter_sms,
+        pro_sms=settings.plan_pro_sms,
+    )
+
+
+def _stripe_prices(settings: Settings) -> dict[str, Plan]:
+    """Stripe price id -> plan, to read the plan off a subscription."""
+    prices = {Plan.STARTER: settings.stripe_price_starter, Plan.PRO: settings.stripe_price_pro}
+    return {price: plan for plan, price in prices.items() if price}
+
+
+def _payment_gateway(settings: Settings) -> Iterator[PaymentGateway | None]:
+    if settings.stripe_secret_key is None:
+        yield None
+        return
+    gateway = StripePaymentGateway(
+        settings.stripe_secret_key.get_secret_value(),
+        api_url=settings.stripe_api_url,
+        prices={Plan.STARTER: settings.stripe_price_starter, Plan.PRO: settings.stripe_price_pro},
+    )
+    yield gateway
+    gateway.close()
+
+
 def _schema_at_head(engine: sa.Engine) -> None:
     """Readiness: the schema is the one this Lily needs (else "not migrated")."""
     if not migrate.is_at_head(engine):
@@ -230,6 +273,9 @@ class Container(containers.DeclarativeContainer):
     status_callback_url = providers.Callable(
         lambda s: f"{s.public_url}/webhooks/twilio/sms/status", settings
     )
+    payment_gateway = providers.Resource(_payment_gateway, settings)
+    billing_policy = providers.Singleton(_billing_policy, settings)
+    stripe_prices = providers.Singleton(_stripe_prices, settings)
 
     # sign-in: password hashes, user tokens, the failed sign-in throttle
     password_hasher = providers.Singleton(Argon2PasswordHasher)
@@ -283,6 +329,21 @@ class Container(containers.DeclarativeContainer):
     stats_repository = providers.Singleton(SqlStatsRepository, engine)
     get_stats = providers.Factory(GetStats, stats_repository, clock)
 
+    # use cases: billing (DESIGN §2.4)
+    release_held = providers.Factory(ReleaseHeldMessages, uow, queue, clock, billing_policy)
+    billing_dashboard_url = providers.Callable(lambda s: f"{s.public_url}/billing/", settings)
+    get_billing = providers.Factory(GetBilling, uow, clock, billing_policy)
+    start_checkout = providers.Factory(
+        StartCheckout, uow, clock, payment_gateway, billing_dashboard_url
+    )
+    open_portal = providers.Factory(OpenPortal, uow, clock, payment_gateway, billing_dashboard_url)
+    handle_billing_event = providers.Factory(
+        HandleBillingEvent, uow, clock, payment_gateway, release=release_held
+    )
+    sync_subscription = providers.Factory(
+        SyncSubscription, uow, clock, payment_gateway, release=release_held
+    )
+
     # use cases: webhooks
     handle_voice_call = providers.Factory(HandleVoiceCall, uow, queue, clock, jitter)
     handle_inbound_sms = providers.Factory(HandleInboundSms, uow, queue, clock)
@@ -302,6 +363,7 @@ class Container(containers.DeclarativeContainer):
         jitter=jitter,
         max_attempts=settings.provided.task_max_attempts,
         chatwoot=chatwoot_client,
+        billing=providers.Factory(BillingGate, billing_policy),
     )
     copy_media = providers.Factory(CopyMedia, uow, media_fetcher, photo_store, clock)
     sync_calendar = providers.Factory(
@@ -326,6 +388,11 @@ def log_disabled_integrations(settings: Settings) -> None:
         )
     if settings.stripe_secret_key is None:
         logger.info("stripe: no LILY_STRIPE_SECRET_KEY, billing disabled")
+    else:
+        if settings.stripe_webhook_secret is None:
+            logger.warning("stripe: no LILY_STRIPE_WEBHOOK_SECRET, Stripe's webhooks are refused")
+        if not (settings.stripe_price_starter and settings.stripe_price_pro):
+            logger.warning("stripe: a plan has no LILY_STRIPE_PRICE_*: it cannot be bought")
     if settings.google_service_account_file is None:
         logger.info("google calendar: no LILY_GOOGLE_SERVICE_ACCOUNT_FILE, calendar sync disabled")
     if settings.s3_bucket is None:

@@ -22,7 +22,7 @@ from lily_http.api import api_router
 from lily_http.api.errors import lily_error, validation_error
 from lily_http.dashboard import DASHBOARD_DIR, serve_dashboard
 from lily_http.docs import add_docs
-from lily_http.routes import calcom, chatwoot, ops, twilio, uploads
+from lily_http.routes import calcom, chatwoot, ops, stripe, twilio, uploads
 
 REQUESTS = Counter("lily_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -50,6 +50,7 @@ def create_app(container: Container, dashboard: Path = DASHBOARD_DIR) -> FastAPI
 
     app.include_router(twilio.router)
     app.include_router(calcom.router)
+    app.include_router(stripe.router)
     app.include_router(chatwoot.router)
     app.include_router(uploads.router)
     app.include_router(ops.router)

@@ -35,6 +35,7 @@ _ERRORS = {
     403: "The request is not signed by the tenant's secret",
     404: "No such tenant (or, for uploads, no local photo store)",
     413: "The body is larger than the route accepts",
+    503: "A provider the webhook needs could not be reached; the sender retries later",
 }
 
 

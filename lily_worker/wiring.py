@@ -8,6 +8,7 @@ from lily_core.ports.queue import Task, TaskType
 from lily_worker.worker import Handler, PeriodicJob, Worker
 
 RECONCILE_EVERY_SECONDS = 60.0
+RELEASE_EVERY_SECONDS = 60.0  # held by billing: out at the month's rollover within a minute
 RELAY_EVERY_SECONDS = 5.0  # a text-back spilled while Redis was down goes out soon after
 
 
@@ -34,14 +35,21 @@ def build_handlers(container: Container) -> dict[str, Handler]:
 
 def build_worker(container: Container) -> Worker:
     """The worker for this container's settings: its queue, the task handlers, and as
-    periodic jobs the outbox reconciler and, on Redis, the relay of spilled tasks."""
+    periodic jobs the outbox reconciler, the release of what billing held (once the hold
+    cleared: the month's allowance rolled over) and, on Redis, the relay of spilled tasks."""
     settings = container.settings()
     queue = container.queue()
 
     def reconcile() -> None:
         container.reconcile_outbox()()
 
-    periodic: list[PeriodicJob] = [(RECONCILE_EVERY_SECONDS, reconcile)]
+    def release() -> None:
+        container.release_held()()
+
+    periodic: list[PeriodicJob] = [
+        (RECONCILE_EVERY_SECONDS, reconcile),
+        (RELEASE_EVERY_SECONDS, release),
+    ]
     if isinstance(queue, SpillingJitterQueue):
         periodic.append((RELAY_EVERY_SECONDS, queue.relay))
     return Worker(

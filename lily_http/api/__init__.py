@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from lily_http.api import (
     apikeys,
+    billing,
     bookings,
     leads,
     me,
@@ -33,3 +34,4 @@ api_router.include_router(pricebook.router)
 api_router.include_router(tenant.router)
 api_router.include_router(uploads.router)
 api_router.include_router(stats.router)
+api_router.include_router(billing.router)

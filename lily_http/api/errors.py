@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from lily_core.errors import (
     Conflict,
+    DeliveryError,
     Forbidden,
     InvalidInput,
     LilyError,
@@ -54,6 +55,7 @@ _STATUS: list[tuple[type[LilyError], int, str]] = [
     (CsrfRejected, 403, "csrf_failed"),
     (Forbidden, 403, "forbidden"),
     (RateLimited, 429, "rate_limited"),
+    (DeliveryError, 502, "provider_failed"),
 ]
 _DESCRIPTIONS = {
     400: "The body is not JSON",
@@ -63,6 +65,7 @@ _DESCRIPTIONS = {
     409: "The change conflicts with the current state",
     422: "The input breaks a rule; `field` names the culprit",
     429: "Too many attempts; `Retry-After` says when to try again",
+    502: "A provider (Stripe) failed or could not be reached; try again",
 }
 
 

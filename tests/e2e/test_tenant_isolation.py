@@ -65,6 +65,8 @@ OWNER_ONLY: dict[Route, Any] = {
     ("DELETE", "/api/v1/apikeys/{key_id}"): None,
     ("PUT", "/api/v1/pricebook"): {"book": PRICEBOOK},
     ("PATCH", "/api/v1/tenant"): {"name": "Taken Over Wash"},
+    ("POST", "/api/v1/billing/checkout"): {"plan": "pro"},
+    ("POST", "/api/v1/billing/portal"): None,
 }
 # Changes under these belong to the owner: a write route added there must be in OWNER_ONLY.
 OWNER_AREAS = ("/api/v1/tenant", "/api/v1/pricebook", "/api/v1/apikeys", "/api/v1/billing")
