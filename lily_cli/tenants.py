@@ -4,8 +4,10 @@ from typing import Annotated, Any
 
 import typer
 
+from lily_cli.billing import billing_dict, billing_lines
 from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
 from lily_core.domain.tenant import Tenant
+from lily_core.use_cases.billing import BillingView, billing_view
 from lily_core.use_cases.tenants import find_tenant
 
 tenant_app = new_app("Create, list, show and change tenants (businesses).")
@@ -43,8 +45,10 @@ def tenant_view(tenant: Tenant) -> dict[str, Any]:
     }
 
 
-def _print_tenant(tenant: Tenant, as_json: bool) -> None:
+def _print_tenant(tenant: Tenant, as_json: bool, billing: BillingView | None = None) -> None:
     view = tenant_view(tenant)
+    if billing is not None:
+        view.update({"billing": billing_dict(billing)} if as_json else billing_lines(billing))
     if as_json:
         print_json(view)
         return
@@ -113,11 +117,14 @@ def list_(as_json: JsonFlag = False) -> None:
 
 @tenant_app.command("show")
 def show(slug: SlugArgument, as_json: JsonFlag = False) -> None:
-    """Show a tenant's settings, including its Cal.com secret and sandbox Twilio token."""
-    uow = container().uow()
+    """Show a tenant's settings, including its Cal.com secret and sandbox Twilio token, and
+    its billing: plan, status, this month's usage and any hold."""
+    lily = container()
+    uow = lily.uow()
     with uow:
         tenant = find_tenant(uow, slug)
-    _print_tenant(tenant, as_json)
+        billing = billing_view(uow, tenant, lily.clock().now(), lily.billing_policy())
+    _print_tenant(tenant, as_json, billing)
 
 
 @tenant_app.command("update")
