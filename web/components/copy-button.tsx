@@ -9,7 +9,8 @@ export function CopyButton({ text, label, className }: { text: string; label: st
     try {
       await navigator.clipboard.writeText(text);
     } catch {
-      return; // no clipboard (insecure origin): the text stays selectable
+      // no Clipboard API (plain http from another machine is not a secure context)
+      if (!copyBySelection(text)) return;
     }
     setCopied(true);
     window.setTimeout(() => setCopied(false), 1500);
@@ -22,4 +23,22 @@ export function CopyButton({ text, label, className }: { text: string; label: st
       </span>
     </button>
   );
+}
+
+/** The old way: select the text in a throw-away textarea and ask the browser to copy it. */
+function copyBySelection(text: string): boolean {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  } finally {
+    area.remove();
+  }
 }

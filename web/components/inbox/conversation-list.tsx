@@ -35,7 +35,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
               <span aria-hidden="true" className={`mt-1.5 h-2 w-2 shrink-0 rounded-full ${lead.unread ? "bg-brand-500" : "bg-transparent"}`} />
               <span className="min-w-0 flex-1">
                 <span className="flex items-baseline justify-between gap-2">
-                  <span className={`truncate text-sm ${lead.unread ? "font-semibold" : "font-medium"}`}>
+                  <span className={`truncate text-sm ${lead.unread ? "font-semibold" : "font-medium"}`} title={lead.name ? undefined : (lead.phone ?? undefined)}>
                     {who}
                     {lead.unread ? <span className="sr-only"> (unread)</span> : null}
                   </span>

@@ -48,7 +48,7 @@ export function MessageBubble({ message, timeZone }: { message: Schemas["Message
       <article
         aria-label={`${label}, ${formatDateTime(when, timeZone)}`}
         className={`max-w-[85%] rounded-2xl px-3 py-2 text-sm shadow-xs sm:max-w-[70%] ${
-          inbound ? "rounded-bl-sm border border-slate-200 bg-white" : "rounded-br-sm bg-brand-600 text-white"
+          inbound ? "rounded-bl-sm border border-slate-200 bg-white" : "rounded-br-sm bg-brand-700 text-white"
         } ${message.status === "sending" ? "opacity-70" : ""}`}
       >
         {message.body ? <p className="whitespace-pre-wrap break-words">{message.body}</p> : null}

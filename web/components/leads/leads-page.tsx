@@ -103,7 +103,11 @@ function LeadTable({ leads }: { leads: Schemas["LeadItem"][] }) {
           {leads.map((lead) => (
             <tr key={lead.id}>
               <td className="px-3 py-2">
-                <Link href={`/inbox/?lead=${encodeURIComponent(lead.id)}`} className={`text-brand-700 hover:underline ${lead.unread ? "font-semibold" : ""}`}>
+                <Link
+                  href={`/inbox/?lead=${encodeURIComponent(lead.id)}`}
+                  title={lead.name ? undefined : (lead.phone ?? undefined)}
+                  className={`text-brand-700 hover:underline ${lead.unread ? "font-semibold" : ""}`}
+                >
                   {lead.name || formatPhone(lead.phone) || "Unknown caller"}
                 </Link>
                 {lead.unread ? <span className="ml-1 text-xs text-brand-700">new</span> : null}
