@@ -12,7 +12,8 @@ import { CopyButton } from "../copy-button";
 import { ErrorNotice } from "../error-notice";
 import { Phone } from "../phone";
 import { QuoteCard } from "../quote-card";
-import { LeadStatusBadge, OptedOutBadge } from "../status-badge";
+import { LeadStatusSelect } from "../lead-status-select";
+import { OptedOutBadge } from "../status-badge";
 import { MessageBubble } from "./message-bubble";
 import { ReplyBox } from "./reply-box";
 
@@ -109,7 +110,7 @@ export function Thread({ leadId }: { leadId: string }) {
             <div className="flex flex-wrap items-center gap-2 text-sm text-slate-600">
               {l.name ? <Phone value={l.phone} copy /> : l.phone ? <CopyButton text={l.phone} label="Copy phone number" /> : null}
               {l.zip ? <span>ZIP {l.zip}</span> : null}
-              <LeadStatusBadge status={l.status} />
+              <LeadStatusSelect lead={l} />
               {l.opted_out ? <OptedOutBadge /> : null}
             </div>
           </div>

@@ -1,6 +1,6 @@
 "use client";
 
-import { keepPreviousData, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useState } from "react";
@@ -9,6 +9,7 @@ import { formatPhone, formatStamp } from "@/lib/format";
 import { POLL_MS } from "@/lib/queries";
 import { useTimeZone } from "@/lib/session";
 import { ErrorNotice } from "../error-notice";
+import { LeadStatusSelect } from "../lead-status-select";
 import { PageHeader } from "../page-header";
 import { LEAD_STATUSES, OptedOutBadge } from "../status-badge";
 
@@ -119,7 +120,7 @@ function LeadTable({ leads }: { leads: Schemas["LeadItem"][] }) {
               </td>
               <td className="hidden px-3 py-2 md:table-cell">{lead.zip}</td>
               <td className="px-3 py-2">
-                <StatusSelect lead={lead} />
+                <LeadStatusSelect lead={lead} />
               </td>
               <td className="hidden px-3 py-2 text-slate-600 sm:table-cell">
                 {formatStamp(lead.last_activity_at ?? lead.created_at, timeZone)}
@@ -128,35 +129,6 @@ function LeadTable({ leads }: { leads: Schemas["LeadItem"][] }) {
           ))}
         </tbody>
       </table>
-    </div>
-  );
-}
-
-function StatusSelect({ lead }: { lead: Schemas["LeadItem"] }) {
-  const queryClient = useQueryClient();
-  const update = $api.useMutation("patch", "/api/v1/leads/{lead_id}", {
-    onSettled: () => queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/leads"] }),
-  });
-  const who = lead.name || formatPhone(lead.phone) || "lead";
-  const shown = update.isPending ? (update.variables?.body?.status ?? lead.status) : lead.status;
-  return (
-    <div>
-      <select
-        aria-label={`Status of ${who}`}
-        className="input w-auto py-1 capitalize"
-        value={shown}
-        disabled={update.isPending}
-        onChange={(e) =>
-          update.mutate({ params: { path: { lead_id: lead.id } }, body: { status: e.target.value as Schemas["LeadStatus"] } })
-        }
-      >
-        {LEAD_STATUSES.map((s) => (
-          <option key={s} value={s}>
-            {s}
-          </option>
-        ))}
-      </select>
-      {update.error ? <span role="alert" className="block text-xs text-red-700">Not saved</span> : null}
     </div>
   );
 }
