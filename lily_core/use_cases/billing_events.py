@@ -70,7 +70,8 @@ class HandleBillingEvent:
     checkout.session.completed links the customer and subscription to the tenant of its
     client reference; customer.subscription.* set status, plan and period end;
     invoice.paid / invoice.payment_failed move status and the past-due clock. Raises
-    DeliveryError when Stripe had to be asked and could not answer (Stripe retries)."""
+    DeliveryError when Stripe had to be asked and could not answer, Conflict when other
+    requests kept changing the tenant's row meanwhile (either way Stripe delivers again)."""
 
     def __init__(
         self,
@@ -85,10 +86,16 @@ class HandleBillingEvent:
         with self.uow:
             if self.uow.webhooks.seen(PROVIDER, event.id):
                 return BillingEventResult(BillingEventOutcome.DUPLICATE)
-        try:
-            result = self._handle(event)
-        except Conflict:  # the same event, handled meanwhile by another request
-            return BillingEventResult(BillingEventOutcome.DUPLICATE)
+        for attempt in range(2):
+            try:
+                result = self._handle(event)
+                break
+            except Conflict:  # another request was faster: with this event, or this tenant
+                with self.uow:
+                    if self.uow.webhooks.seen(PROVIDER, event.id):
+                        return BillingEventResult(BillingEventOutcome.DUPLICATE)
+                if attempt:
+                    raise
         if result.outcome is BillingEventOutcome.APPLIED and result.tenant_id:
             self.release(result.tenant_id)
         return result
