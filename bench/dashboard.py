@@ -1,6 +1,7 @@
 """The dashboard's reads at a realistic size, on PostgreSQL (see README.md).
 
-    python -m bench.dashboard                 # from the repository root; about ten minutes
+    python -m bench.dashboard                 # from the repository root; about 8 minutes
+    python -m bench.dashboard --app-role      # timed also under row-level security
     python -m bench.dashboard --scale 0.01    # a smoke run
 
 Makes a database of its own (lily_bench_<pid>), migrates it to head with Lily's migrations,
