@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from loguru import logger
 
+from lily_adapters.metrics import provider_call
 from lily_core.domain.chatwoot_events import CHATWOOT_ID_MAX, ChatwootAttachment, ChatwootInbound
 from lily_core.domain.leads import NAME_MAX, email_or_none
 from lily_core.domain.phone import try_normalize_phone
@@ -211,13 +212,14 @@ class HttpChatwootClient(ChatwootClient):
             f"/conversations/{conversation_id}/messages"
         )
         payload = {"content": body, "message_type": "outgoing", "private": False}
-        try:
-            response = self._http.post(path, json=payload)
-        except httpx.TransportError as exc:  # timeouts, refused connections, resets
-            raise TransientDeliveryError(f"Chatwoot unreachable: {exc!r}") from exc
-        if response.is_success:
-            return _message_id(response, tenant)
-        raise _delivery_error(response)
+        with provider_call("chatwoot", "reply"):
+            try:
+                response = self._http.post(path, json=payload)
+            except httpx.TransportError as exc:  # timeouts, refused connections, resets
+                raise TransientDeliveryError(f"Chatwoot unreachable: {exc!r}") from exc
+            if response.is_success:
+                return _message_id(response, tenant)
+            raise _delivery_error(response)
 
 
 def _message_id(response: httpx.Response, tenant: Tenant) -> str:

@@ -29,6 +29,7 @@ import httpx
 from google.oauth2 import service_account
 from loguru import logger
 
+from lily_adapters.metrics import PROVIDER_ERRORS, provider_call
 from lily_core.errors import (
     InvalidInput,
     PermanentDeliveryError,
@@ -143,10 +144,13 @@ class GoogleCalendar(Calendar):
     # -- HTTP -----------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        response = self._send(method, path, json, self._access_token(force=False))
-        if response.status_code == 401:
-            # The token may have been revoked or expired early: one fresh token, one retry.
-            response = self._send(method, path, json, self._access_token(force=True))
+        with provider_call("google_calendar", method.lower()):
+            response = self._send(method, path, json, self._access_token(force=False))
+            if response.status_code == 401:
+                # The token may have been revoked or expired early: one fresh token, one retry.
+                response = self._send(method, path, json, self._access_token(force=True))
+        if response.status_code >= 400 and response.status_code not in (404, 409, 410):
+            PROVIDER_ERRORS.labels("google_calendar", str(response.status_code)).inc()
         return response
 
     def _send(self, method: str, path: str, json: Any, token: str) -> httpx.Response:

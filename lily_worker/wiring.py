@@ -5,6 +5,7 @@ from collections.abc import Callable
 from lily_adapters.container import Container
 from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_core.ports.queue import Task, TaskType
+from lily_worker.metrics import counted_send
 from lily_worker.worker import Handler, PeriodicJob, Worker
 
 RECONCILE_EVERY_SECONDS = 60.0
@@ -22,7 +23,7 @@ def _use(factory: Callable[[], Callable[[Task], object]]) -> Handler:
 
 
 def build_handlers(container: Container) -> dict[str, Handler]:
-    send = _use(container.send_message)
+    send = counted_send(container)  # SendMessage, and the business metrics of its outcome
     return {
         TaskType.MISSED_CALL_SMS: send,
         TaskType.SEND_MESSAGE: send,

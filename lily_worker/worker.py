@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from loguru import logger
 
+from lily_adapters.metrics import TASKS
 from lily_adapters.queue.timing import backoff_seconds
 from lily_core.errors import InvalidInput, PermanentDeliveryError, TransientDeliveryError
 from lily_core.ports.clock import Clock
@@ -180,7 +181,9 @@ class Worker:
         started = time.perf_counter()
         try:
             outcome, error = self._run_handler(task)
-            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            elapsed = time.perf_counter() - started
+            TASKS.labels(task.type, outcome).observe(elapsed)
+            elapsed_ms = round(elapsed * 1000, 1)
             self._log(task, outcome, elapsed_ms, error)
         except QueueUnavailable as exc:  # the lease brings the task back later
             logger.bind(task_id=task.id, error=str(exc)).warning(

@@ -8,12 +8,14 @@ get one customer; a session's key is made once per call."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import stripe
 
+from lily_adapters.metrics import PROVIDER_ERRORS, PROVIDER_LATENCY
 from lily_adapters.stripe.objects import PriceMap, read_subscription
 from lily_core.domain.billing import Plan, StripeSubscription
 from lily_core.domain.tenant import Tenant
@@ -129,16 +131,21 @@ def _url(session: stripe.StripeObject) -> str:
 
 
 class _errors:
-    """Turn what stripe-python raises into core errors."""
+    """Turn what stripe-python raises into core errors; time the call and count its
+    failures (lily_provider_* metrics)."""
 
     def __init__(self, missing: str | None = None) -> None:
         self.missing = missing
+        self.started = 0.0
 
     def __enter__(self) -> None:
-        return None
+        self.started = time.perf_counter()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        PROVIDER_LATENCY.labels("stripe", "api").observe(time.perf_counter() - self.started)
         if isinstance(exc, stripe.StripeError):
+            code = getattr(exc, "code", None) or exc.http_status or type(exc).__name__
+            PROVIDER_ERRORS.labels("stripe", str(code)[:40]).inc()
             _raise_core(exc, self.missing)
 
 

@@ -4,6 +4,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from lily_adapters.metrics import provider_call
 from lily_adapters.twilio._http import TWILIO_API_URL, is_twilio_api_host
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import PermanentDeliveryError, TransientDeliveryError
@@ -49,6 +50,10 @@ class TwilioMediaFetcher(MediaFetcher):
         return httpx.BasicAuth(sid, token) if sid and token else None
 
     def fetch(self, tenant: Tenant, url: str, *, max_bytes: int) -> FetchedMedia:
+        with provider_call("twilio", "fetch_media"):
+            return self._fetch(tenant, url, max_bytes=max_bytes)
+
+    def _fetch(self, tenant: Tenant, url: str, *, max_bytes: int) -> FetchedMedia:
         auth = self._auth(tenant, url)
         try:
             for _ in range(_MAX_REDIRECTS + 1):

@@ -11,6 +11,7 @@ from loguru import logger
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
+from lily_adapters.metrics import provider_call
 from lily_adapters.twilio._http import TWILIO_API_URL, RebasedTwilioHttpClient
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import (
@@ -77,7 +78,8 @@ class TwilioSmsSender(SmsSender):
         if status_callback:
             options["status_callback"] = status_callback
         try:
-            message = client.messages.create(to=to, from_=tenant.phone, body=body, **options)
+            with provider_call("twilio", "send_sms"):
+                message = client.messages.create(to=to, from_=tenant.phone, body=body, **options)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise delivery_error(exc, self._http.last_headers()) from exc
         except requests.RequestException as exc:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from loguru import logger
 from starlette.concurrency import run_in_threadpool
 
+from lily_adapters import metrics
 from lily_adapters.calcom import SIGNATURE_HEADER, parse_booking_webhook, verify_signature
 from lily_core.domain.booking_events import (
     EARLIEST_BOOKING,
@@ -21,6 +22,7 @@ from lily_core.domain.booking_events import (
     BookingTrigger,
 )
 from lily_core.errors import InvalidInput
+from lily_core.use_cases.bookings import BookingOutcome
 from lily_http.bodies import read_body
 from lily_http.deps import ContainerDep, RequestIdDep, find_tenant, rejected
 from lily_http.openapi_shapes import WebhookAck, errors, header, json_body
@@ -30,6 +32,7 @@ router = APIRouter(prefix="/webhooks/calcom", tags=["webhooks"])
 # booking form's answers); 1 MiB leaves room for long answers without letting an
 # unauthenticated caller make Lily hold more.
 MAX_BODY_BYTES = 1024 * 1024
+BOOKING_EVENTS = (BookingOutcome.CREATED, BookingOutcome.RESCHEDULED, BookingOutcome.CANCELLED)
 
 _TIME = {
     "type": "string",
@@ -86,6 +89,7 @@ async def booking_webhook(
     log = logger.bind(tenant=tenant.slug)
     if not verify_signature(tenant.calcom_secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning("calcom: bad signature")
+        metrics.SIGNATURE_FAILURES.labels("calcom").inc()
         raise HTTPException(403, f"invalid {SIGNATURE_HEADER}")
     try:
         event = parse_booking_webhook(body)
@@ -103,4 +107,6 @@ async def booking_webhook(
     log.bind(trigger=event.raw_trigger, uid=event.uid, outcome=str(result.outcome)).info(
         "calcom webhook"
     )
+    if result.outcome in BOOKING_EVENTS:
+        metrics.BOOKINGS.labels(tenant.slug, str(result.outcome)).inc()
     return {"status": str(result.outcome)}

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.concurrency import run_in_threadpool
 
+from lily_adapters import metrics
 from lily_adapters.chatwoot import (
     UnsupportedChatwootEvent,
     parse_chatwoot_webhook,
@@ -113,6 +114,7 @@ async def chatwoot_webhook(
         now=container.clock().now().timestamp(),
     ):
         log.warning("chatwoot: bad signature or token")
+        metrics.SIGNATURE_FAILURES.labels("chatwoot").inc()
         raise HTTPException(403, "invalid Chatwoot signature or token")
     try:
         event = parse_chatwoot_webhook(body)

@@ -6,11 +6,14 @@ pool thread is stuck on a hung database, the orchestrator must still hear from t
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from lily_adapters.container import Container
+from lily_adapters.metrics import exposition
 
 router = APIRouter(tags=["ops"])
 
@@ -55,6 +58,18 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
+METRICS_TIMEOUT_SECONDS = 5.0
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    """Prometheus: the counts of every process (PROMETHEUS_MULTIPROC_DIR) and the queue's
+    depth, read in a thread of the event loop's own (not the request pool) and given up
+    after a few seconds, when `lily_queue_up` is left out."""
+    container: Container = request.app.state.container
+    try:
+        queue = container.queue()
+        body = await asyncio.wait_for(asyncio.to_thread(exposition, queue), METRICS_TIMEOUT_SECONDS)
+    except TimeoutError:
+        body = await asyncio.to_thread(exposition, None)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -12,6 +12,7 @@ from loguru import logger
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from lily_adapters import metrics
 from lily_adapters.container import Container
 from lily_adapters.twilio.webhooks import (
     empty_messaging_twiml,
@@ -23,7 +24,8 @@ from lily_core.domain.phone import try_normalize_phone
 from lily_core.domain.sanitize import clean_text
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput
-from lily_core.use_cases.inbound import InboundSms, needs_advancing
+from lily_core.use_cases.conversation import ConversationOutcome
+from lily_core.use_cases.inbound import InboundOutcome, InboundSms, needs_advancing
 from lily_core.use_cases.missed_call import CallOutcome, VoiceEvent
 from lily_http.bodies import read_body
 from lily_http.deps import ContainerDep, RequestIdDep, find_tenant, rejected
@@ -31,6 +33,9 @@ from lily_http.openapi_shapes import errors, form_body, header
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 RING_TIMEOUT_SECONDS = 20
+# what the business metrics count: every missed call but Twilio's retries; every quote
+MISSED = (CallOutcome.MISSED, CallOutcome.MISSED_DEDUPED, CallOutcome.MISSED_OPTED_OUT)
+QUOTED = (ConversationOutcome.QUOTED, ConversationOutcome.DECLINED)
 # Twilio's webhooks are forms of a few dozen short fields. The longest is an SMS Body of at
 # most 1,600 characters: under 20 KB even percent-encoded 4-byte characters; an MMS adds at
 # most ten media URLs. 64 KiB is three times the largest real form.
@@ -77,6 +82,7 @@ async def signed_form(
         tenant_auth_token(container, tenant), url, params, request.headers.get("x-twilio-signature")
     ):
         logger.bind(tenant=tenant.slug, path=request.url.path).warning("twilio: bad signature")
+        metrics.SIGNATURE_FAILURES.labels("twilio").inc()
         raise HTTPException(403, "invalid X-Twilio-Signature")
     return tenant, form
 
@@ -121,6 +127,8 @@ async def voice(request: Request, container: ContainerDep, request_id: RequestId
     except InvalidInput as exc:
         raise rejected(log, "voice webhook rejected", exc) from None
     log.bind(outcome=str(result.outcome)).info("voice webhook")
+    if result.outcome in MISSED:
+        metrics.MISSED_CALLS.labels(tenant.slug).inc()
     if result.outcome == CallOutcome.FORWARD and result.forward_to:
         action = container.settings().public_url + request.url.path
         return TwiML(forward_call_twiml(result.forward_to, action, RING_TIMEOUT_SECONDS))
@@ -178,6 +186,8 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
     except InvalidInput as exc:
         raise rejected(log, "sms webhook rejected", exc) from None
     log.bind(outcome=str(result.outcome)).info("sms webhook")
+    if result.outcome == InboundOutcome.OPTED_OUT:
+        metrics.OPT_OUTS.labels(tenant.slug).inc()
     if needs_advancing(result) and result.lead_id and result.message_id:
         advanced = await run_in_threadpool(
             container.advance_conversation(),
@@ -187,6 +197,9 @@ async def sms(request: Request, container: ContainerDep, request_id: RequestIdDe
             request_id=request_id,
         )
         log.bind(conversation=str(advanced.outcome)).info("conversation")
+        if advanced.outcome in QUOTED:
+            in_area = advanced.outcome == ConversationOutcome.QUOTED
+            metrics.QUOTES.labels(tenant.slug, str(in_area).lower()).inc()
     return TwiML(empty_messaging_twiml())
 
 
