@@ -12,6 +12,7 @@ from loguru import logger
 from lily_adapters.logs import mask_record
 from lily_adapters.settings import InvalidSettings, load_settings
 from lily_adapters.sql import migrate
+from lily_cli.billing import billing_app
 from lily_cli.common import (
     JsonFlag,
     SlugArgument,
@@ -67,6 +68,7 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(pricebook_app, name="pricebook")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(leads_app, name="leads")
+app.add_typer(billing_app, name="billing")
 db_app = new_app("Database schema.")
 app.add_typer(db_app, name="db")
 user_app = new_app("Dashboard users.")
