@@ -23,7 +23,7 @@ from lily_cli.common import (
     show_help_when_bare,
 )
 from lily_cli.leads import leads_app
-from lily_cli.ops import demo
+from lily_cli.ops import demo, doctor
 from lily_cli.pricebooks import pricebook_app
 from lily_cli.serve import serve
 from lily_cli.simulate import simulate_app
@@ -63,6 +63,7 @@ def lily(
 app.command("serve")(serve)
 app.command("worker")(worker)
 app.command("demo")(demo)
+app.command("doctor")(doctor)
 app.add_typer(queue_app, name="queue")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(pricebook_app, name="pricebook")

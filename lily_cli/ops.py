@@ -29,3 +29,21 @@ def demo(
     from lily_cli.demo import run_demo
 
     run_demo(keep=keep, port=port, jitter=jitter, pause=pause)
+
+
+def doctor() -> None:
+    """Check a deployment's configuration: database, queue, Twilio, the webhook URLs each
+    tenant needs, Google, S3, keys; one line per check, with what to do. Exit 1 if any
+    check failed."""
+    from lily_adapters.container import build_container
+    from lily_adapters.doctor import FAIL, run_checks
+    from lily_adapters.settings import load_settings
+
+    built = build_container(load_settings())  # not the CLI's: it must not migrate anything
+    failed = False
+    for finding in run_checks(built):
+        failed = failed or finding.status == FAIL
+        typer.echo(f"{finding.status:<5} {finding.check:<20} {finding.detail}")
+    if failed:
+        raise typer.Exit(1)
+    built.shutdown_resources()

@@ -45,9 +45,10 @@ def test_a_missed_call_counts_its_text_back_and_speed_to_lead(lily: Lily) -> Non
     assert value("lily_text_backs_total", tenant=slug) == texted + 1
     assert value("lily_speed_to_lead_seconds_count", tenant=slug) == timed + 1
     assert value("lily_task_seconds_count", type="MISSED_CALL_SMS", outcome="ok") == tasks + 1
-    assert value(
-        "lily_provider_request_seconds_count", provider="twilio", operation="send_sms"
-    ) == sent + 1
+    assert (
+        value("lily_provider_request_seconds_count", provider="twilio", operation="send_sms")
+        == sent + 1
+    )
     assert f'lily_text_backs_total{{tenant="{slug}"}}' in scraped(lily)
 
 
