@@ -32,10 +32,10 @@ test("a missed call appears in the inbox; the owner reads the text-back and repl
   // the customer answers the text-back with photos and a ZIP: marked unread, no reload
   await expect.poll(async () => (await phone.sent()).filter((m) => m.to === CALLER).length, { timeout: 15_000 }).toBe(1);
   await phone.text(CALLER, "Two story house please, 78704", 2);
-  await expect(conversation).toContainText("(unread)");
+  await expect(conversation).toHaveAccessibleName(/\bunread\b/);
   await conversation.click();
   await expect(page).toHaveURL(/\/inbox\/\?lead=/);
-  await expect(conversation).not.toContainText("(unread)");
+  await expect(conversation).not.toHaveAccessibleName(/\bunread\b/);
 
   const thread = page.getByRole("list", { name: "Messages" });
   await expect(thread.getByText(/Sorry we missed your call!/)).toBeVisible();
