@@ -129,11 +129,31 @@ test("stats and billing show what the API says", async ({ signedIn: page }) => {
   expect(Number(await meter.getAttribute("aria-valuenow"))).toBeGreaterThanOrEqual(1);
 });
 
-test("settings: the webhook URLs to paste, with copy buttons", async ({ signedIn: page }) => {
+test("settings: the webhook URLs to paste with copy buttons, an inline error, an API key", async ({ signedIn: page }) => {
   await page.getByRole("link", { name: "Settings", exact: true }).click();
   await expect(page.getByText(/\/webhooks\/twilio\/voice$/)).toBeVisible();
   for (const name of ["Twilio voice", "Twilio messaging", "Cal.com", "Chatwoot"]) {
     await expect(page.getByRole("button", { name: `Copy the ${name} webhook URL` })).toBeVisible();
   }
-  await expect(page.getByLabel("Forwarding number")).toHaveValue("(512) 555-0199");
+  const forward = page.getByLabel("Forwarding number");
+  await expect(forward).toHaveValue("(512) 555-0199");
+
+  // a mistake is shown on its field; the fix is saved
+  await forward.fill("555");
+  await page.getByRole("button", { name: "Save business" }).click();
+  await expect(forward).toHaveAttribute("aria-invalid", "true");
+  await expect(forward).toHaveAccessibleDescription(/not a valid phone number/);
+  await forward.fill("(512) 555-0142");
+  await page.getByRole("button", { name: "Save business" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel("Forwarding number")).toHaveValue("(512) 555-0142");
+
+  // an API key: shown once, then revoked
+  await page.getByLabel("New key name").fill("Zapier");
+  await page.getByRole("button", { name: "Create API key" }).click();
+  await expect(page.getByText("Key “Zapier” created. Copy it now: it is not shown again.")).toBeVisible();
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("button", { name: "Revoke Zapier" }).click();
+  await expect(page.getByRole("button", { name: "Revoke Zapier" })).toHaveCount(0);
 });
