@@ -7,8 +7,9 @@ texts two photos (served by a small local HTTP server, as Twilio serves MMS medi
 ZIP, gets the quote, books on Cal.com, and later gets the review request. Everything goes
 through the public webhooks, signed as Twilio and Cal.com sign them; each text Lily sends
 is printed as it is stored, with the time since the start. Jitter, the job's length and the
-review delay are shortened, and quiet hours are moved out of the way, so that the whole
-conversation takes seconds; nothing else differs from production."""
+review delay are shortened, and the stack's clock is set to a weekday morning (DemoClock) so
+that no quiet hours hold the review request, so that the whole conversation takes seconds;
+nothing else differs from production."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import typer
 import uvicorn
+from dependency_injector import providers
 
 from lily_adapters.calcom import SIGNATURE_HEADER, sign
 from lily_adapters.container import Container, build_container
@@ -134,7 +136,6 @@ class Stack:
             {
                 "review_url": REVIEW_URL,
                 "review_delay_hours": "0",  # live: 24 h after the job
-                "quiet_hours": _quiet_hours_away_from_now(self.tenant.timezone),
             },
         )
         container.add_user()(self.tenant.slug, OWNER_EMAIL, self.password, "owner")
@@ -148,6 +149,8 @@ def _stack(workdir: Path, port: int, jitter: float) -> Iterator[Stack]:
     configure_logging("pretty", "WARNING")  # the transcript is the output
     migrate.upgrade(settings.database_url)
     container = build_container(settings)
+    clock = DemoClock("America/Chicago")
+    container.clock.override(providers.Object(clock))  # before anything reads the clock
     photos = _PhotoServer()
     server = uvicorn.Server(uvicorn.Config(create_app(container), log_config=None))
     worker = build_worker(container)
@@ -201,12 +204,27 @@ def demo_settings(workdir: Path, base_url: str, jitter: float) -> Settings:
     )
 
 
-def _quiet_hours_away_from_now(timezone: str) -> str:
-    """A one-minute quiet window twelve hours from now, local time: the review request, which
-    respects quiet hours, goes out at once whenever the demo runs."""
-    start = datetime.now(ZoneInfo(timezone)) + timedelta(hours=12)
-    end = start + timedelta(minutes=1)
-    return f"{start:%H:%M}-{end:%H:%M}"
+class DemoClock:
+    """Real time, shifted so that it is a Tuesday late morning in the business's timezone
+    when the demo starts: the review request, a business-initiated text, then falls outside
+    the quiet hours (the tenant's 21:00-08:00, the federal 8 a.m.-9 p.m., and the states'
+    Sunday and holiday rules) whenever the demo is run. Everything in the stack reads it."""
+
+    def __init__(self, timezone: str) -> None:
+        zone = ZoneInfo(timezone)
+        today = datetime.now(zone).date()
+        day = today + timedelta(days=(1 - today.weekday()) % 7 or 7)  # the next Tuesday
+        while (day.month, day.day) in _FIXED_HOLIDAYS:
+            day += timedelta(days=7)
+        target = datetime.combine(day, datetime.min.time(), zone).replace(hour=10, minute=30)
+        self.offset = target.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+# federal holidays on a fixed date, any of which can fall on a Tuesday (5 U.S.C. 6103)
+_FIXED_HOLIDAYS = {(1, 1), (6, 19), (7, 4), (11, 11), (12, 25)}
 
 
 def _wait_for(ready: Callable[[], object], what: str, timeout: float = 20.0) -> None:
@@ -288,7 +306,9 @@ class Script:
     def run(self) -> None:
         tenant = self.stack.tenant
         typer.echo(f"Lily demo: {tenant.name}, {tenant.phone}; a customer at {CUSTOMER_PHONE}")
-        typer.echo(f"(an embedded Lily at {self.stack.base_url}, sandbox SMS, no network)\n")
+        typer.echo(f"(an embedded Lily at {self.stack.base_url}, sandbox SMS, no network)")
+        local = self.stack.container.clock().now().astimezone(ZoneInfo(tenant.timezone))
+        typer.echo(f"(its clock reads {local:%A %H:%M} in {tenant.timezone}: no quiet hours)\n")
         self.missed_call()
         self.wait_for_text("the missed-call text-back")
         self.rest()
@@ -340,7 +360,8 @@ class Script:
 
     def book(self) -> None:
         """What Cal.com posts when the customer books through the link in the quote."""
-        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        now = self.stack.container.clock().now()
+        start = now.replace(microsecond=0) + timedelta(seconds=1)
         end = start + timedelta(seconds=max(self.pause, 1.0))  # live: an hour or two
         payload = {
             "type": "house-wash-estimate",
@@ -364,7 +385,7 @@ class Script:
         body = json.dumps(
             {
                 "triggerEvent": "BOOKING_CREATED",
-                "createdAt": _z(datetime.now(UTC)),
+                "createdAt": _z(now),
                 "payload": payload,
             }
         ).encode()

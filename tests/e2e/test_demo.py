@@ -10,14 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+LILY = "from lily_cli.main import main; main()"
+
 
 def test_the_demo_prints_the_whole_conversation_and_counts_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LILY_")}
     env["LILY_TWILIO_ACCOUNT_SID"] = "AC" + "9" * 32  # ignored: the demo never sends
     env["LILY_TWILIO_AUTH_TOKEN"] = "not-used"
     done = subprocess.run(
-        [sys.executable, "-c", "from lily_cli.main import main; main()", "demo"]
-        + ["--jitter", "0.3", "--pause", "0.2"],
+        [sys.executable, "-c", LILY, "demo", "--jitter", "0.3", "--pause", "0.2"],
         capture_output=True,
         text=True,
         env=env,
