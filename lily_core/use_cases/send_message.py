@@ -7,7 +7,6 @@ import attrs
 
 from lily_core.domain.billing import HoldReason
 from lily_core.domain.compliance import Jitter, quiet_until
-from lily_core.domain.geo import lookup_zip
 from lily_core.domain.leads import (
     Channel,
     Conversation,
@@ -16,6 +15,8 @@ from lily_core.domain.leads import (
     MessageKind,
     MessageStatus,
 )
+from lily_core.domain.recipient import locate_recipient
+from lily_core.domain.state_rules import next_allowed
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import (
     NotFound,
@@ -46,9 +47,14 @@ class SendOutcome(enum.StrEnum):
 _STALE = timedelta(seconds=1)
 
 
-def lead_timezone(lead: Lead, tenant: Tenant) -> str:
-    info = lookup_zip(lead.zip) if lead.zip else None
-    return info.timezone if info and info.timezone else tenant.timezone
+def may_send_after(tenant: Tenant, lead: Lead, message: Message, now: datetime) -> datetime | None:
+    """None if `message` may go at `now`; else the first instant it may. Business-initiated
+    messages keep to the recipient's state window (federal floor included) and the tenant's
+    quiet hours, the stricter winning (issue 16); other messages to the quiet hours only."""
+    where = locate_recipient(lead, tenant)  # the lead's ZIP, else area code, else the tenant
+    if message.business_initiated:
+        return next_allowed(now, where.timezone, where.state, tenant.quiet_hours)
+    return quiet_until(now, where.timezone, tenant.quiet_hours)
 
 
 def must_respect_quiet_hours(
@@ -134,7 +140,7 @@ class SendMessage:
             if hold is not None:
                 return self._hold(message, hold)
             if must_respect_quiet_hours(tenant, message, snap.conversation, now):
-                until = quiet_until(now, lead_timezone(lead, tenant), tenant.quiet_hours)
+                until = may_send_after(tenant, lead, message, now)
                 if until is not None:
                     message.send_after = until + self.jitter.delay()
                     self.uow.commit()

@@ -74,7 +74,7 @@ class BookingLily(Lily):
         )
         self.quoted, self.quote = self.add_quoted_lead(CALLER)
 
-    def add_quoted_lead(self, phone: str) -> tuple[Lead, Quote]:
+    def add_quoted_lead(self, phone: str, zip_code: str = "78701") -> tuple[Lead, Quote]:
         """A lead that texted photos and a ZIP and got a ballpark (as AdvanceConversation
         leaves it), written through the unit of work."""
         now = self.clock.now()
@@ -82,7 +82,7 @@ class BookingLily(Lily):
             lead = Lead(
                 tenant_id=self.tenant.id,
                 phone=phone,
-                zip="78701",
+                zip=zip_code,
                 status=LeadStatus.QUOTED,
                 created_at=now,
             )
@@ -90,9 +90,9 @@ class BookingLily(Lily):
             conversation = Conversation(
                 tenant_id=self.tenant.id,
                 lead_id=lead.id,
-                zip="78701",
+                zip=zip_code,
                 photo_count=2,
-                quoted_zip="78701",
+                quoted_zip=zip_code,
                 quoted_photo_count=2,
                 created_at=now,
                 updated_at=now,
@@ -102,7 +102,7 @@ class BookingLily(Lily):
                 tenant_id=self.tenant.id,
                 lead_id=lead.id,
                 conversation_id=conversation.id,
-                zip="78701",
+                zip=zip_code,
                 in_service_area=True,
                 low_cents=25000,
                 high_cents=40000,
@@ -549,10 +549,11 @@ def test_odd_field_values_are_recorded_not_a_500(cal: BookingLily, changes: dict
 
 
 def test_the_review_request_waits_out_quiet_hours(cal: BookingLily) -> None:
-    # 12 hours after an 11:00 finish is 23:00 in Austin: inside the 21:00-08:00 quiet hours
+    # 12 hours after an 11:00 finish is 23:00 in Austin: inside the 21:00-08:00 quiet hours,
+    # and Texas allows business texts from 9 am on a weekday (issue 16)
     cal.tenant = cal.update_tenant(review_delay_hours="12")
     due = VISIT_END + timedelta(hours=12)
-    morning = datetime(2026, 6, 4, 13, 0, tzinfo=UTC)  # 08:00 CDT
+    morning = datetime(2026, 6, 4, 14, 0, tzinfo=UTC)  # 09:00 CDT
     cal.book(lead_id=cal.quoted.id)
     cal.run_worker()
     assert cal.review_texts() == []
@@ -579,6 +580,57 @@ def test_the_review_request_waits_out_quiet_hours(cal: BookingLily) -> None:
     [review] = cal.reviews()
     assert review.status == MessageStatus.SENT
     assert cal.lead(CALLER).last_review_request_at == review.sent_at
+
+
+FLORIDA_PHONE = "+13055550123"
+
+
+def test_a_review_request_due_at_20_30_in_florida_goes_the_next_morning_after_8(
+    cal: BookingLily,
+) -> None:
+    # Fla. Stat. § 501.616(6)(a): 8 am-8 pm. A Miami lead (ZIP 33101, Eastern time) whose
+    # visit ends Wednesday 20:30 EDT: the review request is due Thursday 20:30 EDT.
+    florida, _ = cal.add_quoted_lead(FLORIDA_PHONE, "33101")
+    end = datetime(2026, 6, 4, 0, 30, tzinfo=UTC)  # Wed 20:30 EDT
+    due = end + timedelta(hours=24)
+    morning = datetime(2026, 6, 5, 12, 0, tzinfo=UTC)  # Fri 08:00 EDT
+    cal.book(uid="bk_florida", start=end - timedelta(hours=1), end=end, lead_id=florida.id,
+             phone=FLORIDA_PHONE)  # fmt: skip
+    cal.run_worker()
+
+    cal.run_worker_at(due + timedelta(seconds=1))
+    assert cal.review_texts(FLORIDA_PHONE) == []  # 20:30 in Florida: too late
+    [review] = cal.reviews(FLORIDA_PHONE)
+    assert review.status == MessageStatus.QUEUED and review.send_after is not None
+    assert after(morning, JITTER_MIN) <= review.send_after <= after(morning, JITTER_MAX)
+
+    cal.run_worker_at(morning - timedelta(seconds=1))
+    assert cal.review_texts(FLORIDA_PHONE) == []
+    cal.run_worker_at(after(morning, JITTER_MAX + 1))
+    assert len(cal.review_texts(FLORIDA_PHONE)) == 1
+    [review] = cal.reviews(FLORIDA_PHONE)
+    assert review.status == MessageStatus.SENT and review.sent_at is not None
+    assert review.sent_at >= morning
+
+
+def test_a_review_request_due_on_a_texas_sunday_at_10_goes_at_noon(cal: BookingLily) -> None:
+    # Tex. Bus. & Com. Code § 301.051: noon-9 pm on a Sunday. The lead's ZIP is Austin's.
+    end = datetime(2026, 6, 6, 15, 0, tzinfo=UTC)  # Sat 10:00 CDT
+    due = end + timedelta(hours=24)  # Sun 10:00 CDT
+    noon = datetime(2026, 6, 7, 17, 0, tzinfo=UTC)  # Sun 12:00 CDT
+    cal.book(uid="bk_sunday", start=end - timedelta(hours=1), end=end, lead_id=cal.quoted.id)
+    cal.run_worker()
+
+    cal.run_worker_at(due + timedelta(seconds=1))
+    assert cal.review_texts() == []
+    [review] = cal.reviews()
+    assert review.send_after is not None
+    assert after(noon, JITTER_MIN) <= review.send_after <= after(noon, JITTER_MAX)
+    cal.run_worker_at(noon - timedelta(seconds=1))
+    assert cal.review_texts() == []
+    cal.run_worker_at(after(noon, JITTER_MAX + 1))
+    assert len(cal.review_texts()) == 1
+    assert cal.reviews()[0].status == MessageStatus.SENT
 
 
 def test_one_review_request_per_lead_within_the_cooldown(cal: BookingLily) -> None:

@@ -189,7 +189,7 @@ def test_a_business_message_at_23h_waits_for_8h_plus_jitter(lily: Lily) -> None:
     eleven_pm = _local(CHICAGO, 2026, 6, 1, 23, 0)
     eight_am = _local(CHICAGO, 2026, 6, 2, 8, 0)
     lily.clock.current = eleven_pm
-    _queue_business_message(lily)
+    _queue_business_message(lily, lead_zip="60601")  # Illinois: the federal 8 am-9 pm
 
     lily.run_worker_at(eleven_pm)
     assert lily.twilio.messages == []
