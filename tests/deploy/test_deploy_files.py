@@ -211,3 +211,24 @@ def test_license_file_is_the_agpl_pyproject_names() -> None:
     assert text.startswith("GNU AFFERO GENERAL PUBLIC LICENSE\nVersion 3, 19 November 2007")
     assert "END OF TERMS AND CONDITIONS" in text
     assert "either version 3 of the License, or (at your option) any later version" in text
+
+
+# -- the sample Grafana dashboard ---------------------------------------------------------
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_lily_exports() -> None:
+    from prometheus_client import REGISTRY
+
+    import lily_adapters.metrics
+    import lily_http.app  # noqa: F401  (its request metrics)
+
+    exported = {m.name for m in REGISTRY.collect()} | {"lily_queue_tasks", "lily_queue_up"}
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    asked = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\blily_[a-z_]+", target["expr"])
+    }
+    assert lily_adapters.metrics.MISSED_CALLS  # imported for its registration
+    assert asked and asked <= exported, asked - exported
