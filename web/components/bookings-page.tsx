@@ -43,7 +43,7 @@ export function BookingsPage() {
             <ul className="card divide-y divide-slate-100">
               {items.map((b) => (
                 <li key={b.id} className="flex flex-wrap items-baseline gap-x-4 gap-y-1 px-3 py-2 text-sm">
-                  <span className="w-36 shrink-0 tabular-nums font-medium">
+                  <span className="w-full shrink-0 tabular-nums font-medium sm:w-40">
                     <time dateTime={b.start_at}>{formatTime(b.start_at, timeZone)}</time>–<time dateTime={b.end_at}>{formatTime(b.end_at, timeZone)}</time>
                   </span>
                   <span className={`min-w-0 flex-1 ${b.status === "cancelled" ? "text-slate-500 line-through" : ""}`}>

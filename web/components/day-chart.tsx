@@ -1,3 +1,6 @@
+"use client";
+
+import { useEffect, useRef, useState } from "react";
 import type { Schemas } from "@/lib/api/client";
 import { formatDay } from "@/lib/format";
 
@@ -10,7 +13,18 @@ const SERIES = [
 /** Leads, quotes and bookings by day as grouped bars, in plain SVG (no chart library). The
  * same figures are in a table for screen readers. */
 export function DayChart({ days }: { days: Schemas["DayFigures"][] }) {
-  const width = 720;
+  // drawn at the width it is shown at, so its text stays readable on a phone
+  const box = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(720);
+  useEffect(() => {
+    const element = box.current;
+    if (!element || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(([entry]) => {
+      if (entry && entry.contentRect.width > 0) setWidth(Math.round(entry.contentRect.width));
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
   const height = 220;
   const pad = { top: 12, right: 8, bottom: 28, left: 32 };
   const max = Math.max(1, ...days.flatMap((d) => [d.leads, d.quotes, d.bookings]));
@@ -21,7 +35,7 @@ export function DayChart({ days }: { days: Schemas["DayFigures"][] }) {
   const slot = plotW / Math.max(1, days.length);
   const bar = Math.max(1, (slot * 0.8) / SERIES.length);
   const y = (v: number) => pad.top + plotH - (v / top) * plotH;
-  const labelEvery = Math.ceil(days.length / 8);
+  const labelEvery = Math.ceil(days.length / Math.max(2, Math.floor(plotW / 64)));
 
   return (
     <figure>
@@ -33,33 +47,35 @@ export function DayChart({ days }: { days: Schemas["DayFigures"][] }) {
           </span>
         ))}
       </div>
-      <svg viewBox={`0 0 ${width} ${height}`} className="h-auto w-full" role="img" aria-label="Leads, quotes and bookings by day">
-        {ticks.map((t) => (
-          <g key={t}>
-            <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} stroke="#e2e8f0" />
-            <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" fontSize="11" fill="#64748b">
-              {t}
-            </text>
-          </g>
-        ))}
-        {days.map((d, i) => {
-          const x0 = pad.left + i * slot + slot * 0.1;
-          return (
-            <g key={d.date}>
-              <title>{`${formatDay(d.date)}: ${d.leads} leads, ${d.quotes} quotes, ${d.bookings} bookings`}</title>
-              {SERIES.map((s, j) => {
-                const v = d[s.key];
-                return v > 0 ? <rect key={s.key} x={x0 + j * bar} y={y(v)} width={bar} height={y(0) - y(v)} fill={s.colour} rx={1} /> : null;
-              })}
-              {i % labelEvery === 0 ? (
-                <text x={x0 + (bar * SERIES.length) / 2} y={height - 8} textAnchor="middle" fontSize="11" fill="#64748b">
-                  {d.date.slice(5).replace("-", "/")}
-                </text>
-              ) : null}
+      <div ref={box}>
+        <svg viewBox={`0 0 ${width} ${height}`} width={width} height={height} className="block max-w-full" role="img" aria-label="Leads, quotes and bookings by day">
+          {ticks.map((t) => (
+            <g key={t}>
+              <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} stroke="#e2e8f0" />
+              <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" fontSize="11" fill="#64748b">
+                {t}
+              </text>
             </g>
-          );
-        })}
-      </svg>
+          ))}
+          {days.map((d, i) => {
+            const x0 = pad.left + i * slot + slot * 0.1;
+            return (
+              <g key={d.date}>
+                <title>{`${formatDay(d.date)}: ${d.leads} leads, ${d.quotes} quotes, ${d.bookings} bookings`}</title>
+                {SERIES.map((s, j) => {
+                  const v = d[s.key];
+                  return v > 0 ? <rect key={s.key} x={x0 + j * bar} y={y(v)} width={bar} height={y(0) - y(v)} fill={s.colour} rx={1} /> : null;
+                })}
+                {i % labelEvery === 0 ? (
+                  <text x={x0 + (bar * SERIES.length) / 2} y={height - 8} textAnchor="middle" fontSize="11" fill="#64748b">
+                    {d.date.slice(5).replace("-", "/")}
+                  </text>
+                ) : null}
+              </g>
+            );
+          })}
+        </svg>
+      </div>
       <figcaption className="sr-only">Figures by day, in the table below.</figcaption>
       <details className="mt-2 text-sm">
         <summary className="cursor-pointer text-slate-600">Figures by day</summary>
