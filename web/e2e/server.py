@@ -121,13 +121,18 @@ class Harness:
     def set_up(self) -> None:
         self.cli("db", "upgrade")
         tenant = json.loads(
-            self.cli("tenant", "create", "--name", "Acme Wash Co", "--phone", BUSINESS_PHONE,
-                     "--forward-to", FORWARD_TO, "--zip", "78701", "--timezone", "America/Chicago",
-                     "--booking-url", "https://cal.com/acme/wash", "--json")  # fmt: skip
+            self.cli(
+                *("tenant", "create", "--name", "Acme Wash Co", "--phone", BUSINESS_PHONE),
+                *("--forward-to", FORWARD_TO, "--zip", "78701", "--timezone", "America/Chicago"),
+                *("--booking-url", "https://cal.com/acme/wash", "--json"),
+            )
         )
         self.slug, self.calcom_secret = tenant["slug"], tenant["calcom_secret"]
-        self.cli("user", "add", "--tenant", self.slug, "--email", EMAIL, "--role", "owner",
-                 "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+        self.cli(
+            *("user", "add", "--tenant", self.slug, "--email", EMAIL, "--role", "owner"),
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
         book = self.data / "pricebook.json"
         book.write_text(json.dumps(PRICEBOOK))
         self.cli("pricebook", "import", self.slug, str(book))
@@ -229,7 +234,10 @@ class Harness:
         response = httpx.post(
             f"{LILY_URL}/webhooks/calcom/{self.slug}",
             content=body,
-            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.calcom_secret, body)},
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(self.calcom_secret, body),
+            },
             timeout=10,
         )
         response.raise_for_status()
@@ -310,7 +318,9 @@ def main() -> None:
             harness.serve(results / "lily-serve.log")
             control = control_server(harness)
             threading.Thread(target=control.serve_forever, daemon=True).start()
-            print(f"lily at {LILY_URL}, test control at http://127.0.0.1:{CONTROL_PORT}", flush=True)
+            print(
+                f"lily at {LILY_URL}, test control at http://127.0.0.1:{CONTROL_PORT}", flush=True
+            )
             stopping.wait()
             control.shutdown()
         finally:
