@@ -145,6 +145,14 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+def prepare_multiprocess_dir() -> None:
+    """At a process's start: make PROMETHEUS_MULTIPROC_DIR if it is set and missing (the
+    first count would otherwise fail to open its file there)."""
+    path = multiprocess_dir()
+    if path:
+        os.makedirs(path, exist_ok=True)
+
+
 def exposition(queue: JitterQueue | None) -> bytes:
     """The text a scrape gets: every process's counts (multiprocess mode) or this process's,
     and the queue's depth read now."""

@@ -14,6 +14,7 @@ from lily_adapters.container import (
     report_dependencies,
 )
 from lily_adapters.logs import configure_logging
+from lily_adapters.metrics import prepare_multiprocess_dir
 from lily_adapters.settings import load_settings
 from lily_adapters.sql import migrate
 from lily_http.app import create_app
@@ -29,6 +30,7 @@ def serve(
 ) -> None:
     """Run the API (and, unless --no-worker, a worker in the same process)."""
     sock = listen(host, port)  # first: a port we cannot have is one line, before anything
+    prepare_multiprocess_dir()
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     log_disabled_integrations(settings)

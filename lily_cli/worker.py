@@ -7,6 +7,7 @@ import typer
 
 from lily_adapters.container import log_disabled_integrations
 from lily_adapters.logs import configure_logging
+from lily_adapters.metrics import prepare_multiprocess_dir
 from lily_cli.common import JsonFlag, container, new_app, print_json
 from lily_core.errors import NotFound
 from lily_worker.run import run_worker
@@ -19,6 +20,7 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Run what is due, then exit.")] = False,
 ) -> None:
     """Run the worker: claim due tasks and run them until SIGTERM/SIGINT."""
+    prepare_multiprocess_dir()
     c = container()
     settings = c.settings()
     configure_logging(settings.log_format, settings.log_level)
