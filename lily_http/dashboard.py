@@ -84,7 +84,15 @@ def _policy_of(path: str, mtime_ns: int) -> str:
 
 class _Dashboard(StaticFiles):
     """StaticFiles (with `html=True`: `/inbox/` serves `inbox/index.html`, a miss the
-    export's `404.html`) plus the headers above."""
+    export's `404.html` for a browser, the API's JSON 404 for any other client) plus the
+    headers above."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        accepts = dict(scope["headers"]).get(b"accept", b"")
+        if response.status_code == 404 and b"text/html" not in accepts:
+            raise HTTPException(404, "not found")
+        return response
 
     def file_response(
         self,

@@ -81,14 +81,16 @@ def test_misses_are_the_exports_404_page_but_the_apis_stay_json(
     tmp_path: Path, built: Path
 ) -> None:
     with _client(tmp_path, built) as client:
-        page = client.get("/no/such/page")
-        api = client.get("/api/v1/no-such-route")
+        page = client.get("/no/such/page", headers={"Accept": "text/html,*/*;q=0.8"})
+        script = client.get("/no/such/page")  # not a browser asking for a page: JSON
+        api = client.get("/api/v1/no-such-route", headers={"Accept": "text/html"})
         webhook = client.get("/webhooks/nope")
         posted = client.post("/")
         health = client.get("/healthz")
         docs = client.get("/openapi.json")
 
     assert page.status_code == 404 and "could not be found" in page.text
+    assert script.status_code == 404 and script.json()["error"]["code"] == "not_found"
     for response in (api, webhook):
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
