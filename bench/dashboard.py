@@ -102,11 +102,12 @@ FILL = [
     FROM bench_tenant s, generate_series(s.first_no, s.first_no + s.leads - 1) AS n
     """,
     """
-    INSERT INTO leads (id, tenant_id, phone, name, email, zip, status, opted_out,
-                       opted_out_at, created_at, first_contact_at, automations_paused,
-                       last_activity_at, last_inbound_at, last_read_at)
+    INSERT INTO leads (id, tenant_id, phone, phone_reversed, name, email, zip, status,
+                       opted_out, opted_out_at, created_at, first_contact_at,
+                       automations_paused, last_activity_at, last_inbound_at, last_read_at)
     SELECT b.id, b.tenant_id,
            '+1' || (2000000000 + (b.n * 1000003) % 8000000000),
+           reverse('+1' || (2000000000 + (b.n * 1000003) % 8000000000)),
            CASE WHEN b.n % 10 < 7 THEN nm.first || ' ' || nm.last END,
            CASE WHEN b.n % 20 < 7 THEN
              lower(nm.first || '.' || nm.last) || (b.n % 1000) || '@example.com' END,

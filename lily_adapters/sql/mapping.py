@@ -46,6 +46,9 @@ _MAPPINGS: tuple[tuple[type, sa.Table], ...] = (
     (ProcessedWebhook, t.webhooks),
 )
 
+# columns the domain does not know of, mapped under private names
+_PRIVATE: dict[type, dict[str, Any]] = {Lead: {"_phone_reversed": t.leads.c.phone_reversed}}
+
 # class -> its JSON attributes, watched for in-place changes
 JSON_FIELDS: dict[type, tuple[str, ...]] = {
     Message: ("media",),
@@ -65,11 +68,23 @@ def start_mappers() -> None:
         if _started:
             return
         for cls, table in _MAPPINGS:
-            mapper: orm.Mapper[Any] = mapper_registry.map_imperatively(cls, table)
+            mapper: orm.Mapper[Any] = mapper_registry.map_imperatively(
+                cls, table, properties=_PRIVATE.get(cls)
+            )
             if cls in JSON_FIELDS:
                 sa.event.listen(mapper, "load", _on_load)
                 sa.event.listen(mapper, "refresh", _on_refresh)
+            if cls is Lead:
+                sa.event.listen(mapper, "before_insert", _reverse_phone)
+                sa.event.listen(mapper, "before_update", _reverse_phone)
         _started = True
+
+
+def _reverse_phone(mapper: Any, connection: Any, target: Any) -> None:
+    # Storage for the search by a number's last digits (tables.leads, migration 0006), so
+    # the adapter keeps it, not the domain. Setting it to the value it has changes nothing.
+    phone: str | None = target.phone
+    target._phone_reversed = None if phone is None else phone[::-1]
 
 
 def _on_load(target: Any, context: Any) -> None:

@@ -235,14 +235,7 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         if opted_out is not None:
             stmt = stmt.where(c.opted_out.is_(opted_out))
         if search is not None:
-            # Substring, not pattern: autoescape makes % and _ in the search literal.
-            matches = [
-                sa.func.lower(c.name).contains(search.text, autoescape=True),
-                sa.func.lower(c.email).contains(search.text, autoescape=True),
-            ]
-            if search.digits:  # E.164 is "+" and digits: the digits are a substring
-                matches.append(c.phone.contains(search.digits, autoescape=True))
-            stmt = stmt.where(sa.or_(*matches))
+            stmt = stmt.where(_search_condition(search))
         at = c.last_activity_at
         rows: builtins.list[Lead] = []
         if after is None or after.key is not None:
@@ -263,6 +256,30 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         session = self._session()
         with integrity_as_conflict(session):
             return session.get(Lead, lead_id)
+
+
+# Longer than any phone number, and "9" sorts after every digit (and after the "+" that a
+# reversed number ends with): "<prefix><this>" is above every number starting with prefix.
+_LAST_DIGITS = "9" * 20
+
+
+def _search_condition(search: LeadSearch) -> sa.ColumnElement[bool]:
+    """A search by phone digits is ranges of two indexes -- the number's start on (tenant_id,
+    phone), its end as the start of phone_reversed on (tenant_id, phone_reversed) -- which
+    PostgreSQL can read under row-level security, text comparisons being LEAKPROOF (LIKE
+    is not). Each range is `prefix <= col <= prefix + 99...9`: in any collation that orders
+    digits 0-9 and a string before its extensions, not only a bytewise one. A text search
+    is a substring of name or email, which no index serves."""
+    c = t.leads.c
+    if search.digits is None:
+        # Substring, not pattern: autoescape makes % and _ in the search literal.
+        return sa.or_(
+            sa.func.lower(c.name).contains(search.text, autoescape=True),
+            sa.func.lower(c.email).contains(search.text, autoescape=True),
+        )
+    ranges = [(c.phone, prefix) for prefix in search.phone_prefixes]
+    ranges.append((c.phone_reversed, search.digits[::-1]))
+    return sa.or_(*(sa.and_(col >= prefix, col <= prefix + _LAST_DIGITS) for col, prefix in ranges))
 
 
 class SqlConversationRepository(_SqlRepository[Conversation], ports.ConversationRepository):

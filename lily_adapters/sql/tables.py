@@ -134,6 +134,9 @@ api_keys = sa.Table(
     sa.Index(None, "tenant_id", "created_at"),
 )
 
+# SQLite has no "C" collation; its default (BINARY) is bytewise already
+_PHONE_REVERSED = sa.String(20).with_variant(sa.String(20, collation="C"), "postgresql")
+
 leads = sa.Table(
     "leads",
     metadata,
@@ -154,7 +157,11 @@ leads = sa.Table(
     sa.Column("last_activity_at", UtcDateTime),  # the newest message in or out
     sa.Column("last_inbound_at", UtcDateTime),  # the newest message from the lead
     sa.Column("last_read_at", UtcDateTime),  # when the owner last read the conversation
-    sa.UniqueConstraint("tenant_id", "phone"),  # also the lead-by-phone index
+    # the phone number backwards, kept by the mapping (mapping.py): a search by a number's
+    # last digits is then a prefix, which an index serves; bytewise on PostgreSQL
+    sa.Column("phone_reversed", _PHONE_REVERSED),
+    sa.UniqueConstraint("tenant_id", "phone"),  # also the lead-by-phone index and prefix
+    sa.Index("ix_leads_tenant_phone_reversed", "tenant_id", "phone_reversed"),
     sa.Index("ix_leads_tenant_created_id", "tenant_id", "created_at", "id"),  # id: booked leads
     sa.Index(None, "tenant_id", "email"),
     # the dashboard's lists: newest activity first, all or by status (keyset on id)

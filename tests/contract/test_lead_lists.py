@@ -118,10 +118,17 @@ def test_lead_filters_and_search(uow: UnitOfWork) -> None:
         assert found("JANE") == [jane.id]
         assert found("o'h") == [jane.id]
         assert found("mail.TEST") == [john.id]
+        # a number by its end or its start, with or without the country code
         assert found("0123") == [jane.id]
+        assert found("5550123") == [jane.id]
         assert found("214555") == [jane.id, nameless.id]
+        assert found("(214) 555") == [jane.id, nameless.id]
+        assert found("+1 214") == [jane.id, nameless.id]
         assert found("(469) 555-0222") == [john.id]
-        assert found("100") == [percent.id]  # phone-like, but names match as written
+        assert found("+12145550333") == [nameless.id]
+        assert found("5550") == []  # the middle of a number
+        assert found("100") == []  # written like a number: names and emails are not read
+        assert found("100%") == [percent.id]
         assert found("%") == [percent.id]  # literal, not a wildcard
         assert found("_") == []
         assert found(status=LeadStatus.NEW) == [nameless.id]
@@ -216,3 +223,57 @@ def test_postgres_pages_leads_by_walking_the_index(
             plan = "\n".join(line for (line,) in explained)
             assert f"Index Scan Backward using {index}" in plan, plan
             assert "Sort" not in plan, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("q", ["0124", "(214) 001-0124", "2140001"])
+def test_postgres_finds_leads_by_phone_digits_in_the_phone_indexes(
+    postgres_engine: sa.Engine, q: str
+) -> None:
+    """Under row-level security (the app role, scoped to a tenant): the start of the number
+    from the (tenant_id, phone) index, its end from (tenant_id, phone_reversed), the few
+    matches then sorted -- not a walk of the tenant's activity index reading every row."""
+    start_mappers()
+    factory = make_session_factory(postgres_engine)
+    statements: list[tuple[str, Any]] = []
+
+    def remember(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "FROM leads" in statement:
+            statements.append((statement, parameters))
+
+    t, other = tenant(), tenant()
+    _save(SqlUnitOfWork(factory), t, other)
+    rows = [
+        {
+            "id": new_id(),
+            "tenant_id": (t, other)[n % 2].id,
+            "phone": f"+1214{n:07d}",
+            "phone_reversed": f"+1214{n:07d}"[::-1],
+            "name": f"Customer {n}",
+            "status": LeadStatus.NEW,
+            "opted_out": False,
+            "created_at": T0,
+            "last_activity_at": None if n % 7 == 0 else T0 + timedelta(seconds=n),
+        }
+        for n in range(20000)
+    ]
+    with postgres_engine.begin() as conn:
+        set_tenant_scope(conn, None)
+        conn.execute(sa.insert(leads_table), rows)
+        conn.exec_driver_sql("ANALYZE leads")
+    sa.event.listen(postgres_engine, "before_cursor_execute", remember)
+    try:
+        with SqlUnitOfWork(factory).for_tenant(t.id) as uow:  # as the dashboard asks
+            found = uow.leads.list_by_activity(t.id, search=LeadSearch.parse(q), limit=50)
+    finally:
+        sa.event.remove(postgres_engine, "before_cursor_execute", remember)
+    assert found.items and all(le.tenant_id == t.id for le in found.items)
+    assert statements
+    with postgres_engine.connect() as conn:
+        set_tenant_scope(conn, t.id)
+        for statement, parameters in statements:
+            explained = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+            plan = "\n".join(line for (line,) in explained)
+            assert "Index Scan on uq_leads_tenant_id_phone" in plan, plan
+            assert "Index Scan on ix_leads_tenant_phone_reversed" in plan, plan
+            assert "ix_leads_tenant_activity" not in plan, plan

@@ -194,7 +194,8 @@ def test_filters_by_status_opt_out_and_search(world: World) -> None:
         ("214555", [jane]),
         ("(214) 555-0123", [jane]),
         ("+1 469", [bob]),
-        ("555", [bob, jane]),
+        ("555", []),  # the middle of a number
+        ("0999", [bob]),
         ("smith", [bob]),
         ("%", []),
         ("   ", [bob, jane]),
@@ -208,6 +209,21 @@ def test_search_reads_phone_digits_only_from_phone_like_text() -> None:
     assert LeadSearch.parse("Jane 2") == LeadSearch("jane 2", None)
     assert LeadSearch.parse("  ") is None
     assert LeadSearch.parse("a\x00b") == LeadSearch("ab", None)
+
+
+def test_phone_digits_match_how_a_number_starts_or_ends() -> None:
+    def matches(q: str, phone: str | None, name: str | None = None) -> bool:
+        search = LeadSearch.parse(q)
+        assert search is not None
+        return search.matches(name, None, phone)
+
+    for q in ["0123", "5550123", "214", "214555", "(214) 555", "+1 214", "12145550123"]:
+        assert matches(q, "+12145550123"), q
+    for q in ["4555", "55501", "2145550124"]:
+        assert not matches(q, "+12145550123"), q
+    assert matches("44 20", "+442079460000")  # another country's code is a start too
+    assert not matches("0123", None)
+    assert not matches("2145", "+19725550000", name="Crew 2145")  # digits are not a name
 
 
 def test_a_bad_status_or_limit_names_the_field(world: World) -> None:
