@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from lily_core.domain.tenant import QuietHours
+from lily_core.domain.tenant import QuietHours, Tenant
 
 
 class Keyword(enum.StrEnum):
@@ -42,6 +42,29 @@ def parse_keyword(body: str | None, opt_out_type: str | None = None) -> Keyword 
     if text in HELP_WORDS:
         return Keyword.HELP
     return None
+
+
+# What CTIA's Messaging Principles and Best Practices ask of a HELP answer: the program's
+# (business's) name, how to get help (a phone number or an email address), that message and
+# data rates may apply, and how to opt out.
+MSG_RATES = "Msg & data rates may apply."
+OPT_OUT_LINE = "Reply STOP to opt out."
+
+
+def help_reply(tenant: Tenant) -> str:
+    """The answer to HELP/INFO, with every element CTIA asks for."""
+    return (
+        f"{tenant.name}: for help, call {tenant.phone} or reply to this text. "
+        f"{MSG_RATES} {OPT_OUT_LINE}"
+    )
+
+
+def with_opt_out_line(body: str) -> str:
+    """`body` saying how to opt out: as it is if it already names STOP, else with
+    OPT_OUT_LINE after it (the first text a new lead gets, issue 16)."""
+    if re.search(r"\bSTOP\b", body, re.IGNORECASE):
+        return body
+    return f"{body.rstrip()} {OPT_OUT_LINE}"
 
 
 def quiet_until(now: datetime, timezone: str, quiet: QuietHours) -> datetime | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import attrs
 
-from lily_core.domain.compliance import Keyword, parse_keyword
+from lily_core.domain.compliance import Keyword, help_reply, parse_keyword
 from lily_core.domain.leads import (
     PROVIDER_SID_MAX,
     Conversation,
@@ -59,10 +59,7 @@ class InboundResult:
 
 
 def help_text(tenant: Tenant) -> str:
-    return (
-        f"{tenant.name}: text us here or call {tenant.phone}. "
-        "Msg & data rates may apply. Reply STOP to opt out."
-    )
+    return help_reply(tenant)
 
 
 class HandleInboundSms:

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import attrs
 
-from lily_core.domain.compliance import Jitter
-from lily_core.domain.leads import PROVIDER_SID_MAX, Call, LeadStatus, MessageKind
+from lily_core.domain.compliance import Jitter, with_opt_out_line
+from lily_core.domain.leads import PROVIDER_SID_MAX, Call, Lead, LeadStatus, MessageKind
 from lily_core.domain.phone import normalize_phone
 from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
@@ -45,6 +45,13 @@ class CallResult:
     forward_to: str | None = None
     lead_id: str | None = None
     message_id: str | None = None
+
+
+def first_text_back(tenant: Tenant, lead: Lead) -> str:
+    """The tenant's missed-call text; a lead Lily has never texted is also told how to opt
+    out (CTIA: the first message says so)."""
+    text = tenant.render_missed_call_text()
+    return with_opt_out_line(text) if lead.first_contact_at is None else text
 
 
 class HandleVoiceCall:
@@ -107,7 +114,7 @@ class HandleVoiceCall:
                 lead,
                 conversation,
                 kind=MessageKind.MISSED_CALL,
-                body=tenant.render_missed_call_text(),
+                body=first_text_back(tenant, lead),
                 now=now,
             )
             call.texted_back = True

@@ -81,6 +81,7 @@ def test_each_missed_outcome_gets_one_text_back_after_the_jitter(
     assert (sms.from_, sms.to, sms.account_sid) == (BUSINESS_PHONE, CALLER, DEFAULT_ACCOUNT_SID)
     assert sms.body is not None and "photos" in sms.body and "ZIP" in sms.body
     assert "Acme Wash Co" in sms.body
+    assert sms.body.endswith("Reply STOP to opt out.")  # the first text to a new lead says how
     assert sms.status_callback == PUBLIC_URL + "/webhooks/twilio/sms/status"
 
     [message] = lily.outbound()
@@ -144,6 +145,18 @@ def test_a_repeat_caller_inside_the_dedupe_window_gets_no_second_text(lily: Lily
     lily.run_worker_at(after(lily.clock.now(), JITTER_MAX + 0.5))
     assert [m.to for m in lily.twilio.messages] == [CALLER, CALLER]
     assert len(lily.outbound()) == 2
+
+
+def test_only_the_first_text_back_says_how_to_opt_out(lily: Lily) -> None:
+    lily.missed_call("CA" + "a" * 32)
+    lily.run_worker_at(after(START, JITTER_MAX + 0.5))
+    lily.clock.advance(minutes=61)  # past the dedupe window: a second text-back
+    lily.missed_call("CA" + "b" * 32)
+    lily.run_worker_at(after(lily.clock.now(), JITTER_MAX + 0.5))
+
+    first, second = (sms.body or "" for sms in lily.twilio.messages)
+    assert "Reply STOP to opt out." in first
+    assert "STOP" not in second
 
 
 def test_two_callers_get_a_text_each(lily: Lily) -> None:

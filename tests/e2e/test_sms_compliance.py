@@ -107,7 +107,11 @@ def test_help_gets_one_reply_with_the_business_name_and_how_to_opt_out(lily: Lil
     lily.run_worker_at(after(START, JITTER_MAX + 0.5))
     [reply] = lily.twilio.messages
     assert (reply.from_, reply.to) == (BUSINESS_PHONE, CALLER)
-    assert reply.body is not None and "Acme Wash Co" in reply.body and "STOP" in reply.body
+    # CTIA: the business's name, how to get help, that rates may apply, how to opt out
+    assert reply.body == (
+        f"Acme Wash Co: for help, call {BUSINESS_PHONE} or reply to this text. "
+        "Msg & data rates may apply. Reply STOP to opt out."
+    )
     [message] = lily.outbound()
     assert (message.kind, message.status) == (MessageKind.HELP, MessageStatus.SENT)
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from lily_core.domain.compliance import help_reply, with_opt_out_line
 from lily_core.domain.leads import Lead
 from lily_core.domain.recipient import area_code_location, locate_recipient
 from lily_core.domain.state_rules import (
@@ -22,6 +23,7 @@ from lily_core.domain.state_rules import (
     next_allowed,
 )
 from lily_core.domain.tenant import QuietHours, Tenant
+from lily_core.use_cases.missed_call import first_text_back
 
 STATES = [None, "NY", "CA", *(rule.state for rule in STATE_RULES)]
 ZONES = [
@@ -240,3 +242,33 @@ def test_else_the_tenants_own_state_and_timezone() -> None:
     assert (where.state, where.timezone, where.source) == ("FL", "America/New_York", "tenant")
     where = locate_recipient(_lead(None), _tenant())
     assert (where.state, where.source) == ("TX", "tenant")  # from the business number
+
+
+# -- CTIA: HELP and the first text's opt-out line ----------------------------------------------
+
+
+def test_help_carries_every_ctia_element() -> None:
+    text = help_reply(_tenant(name="Acme Wash Co"))
+    assert text.startswith("Acme Wash Co:")
+    assert "call +15125550100" in text
+    assert "Msg & data rates may apply." in text
+    assert "Reply STOP to opt out." in text
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Hi, send photos.", "Hi, send photos. Reply STOP to opt out."),
+        ("Hi! Text stop to opt out.", "Hi! Text stop to opt out."),
+        ("Our stopwatch says hi", "Our stopwatch says hi Reply STOP to opt out."),
+    ],
+)
+def test_the_opt_out_line_is_added_once(body: str, expected: str) -> None:
+    assert with_opt_out_line(body) == expected
+
+
+def test_the_first_text_back_says_how_to_opt_out_later_ones_do_not() -> None:
+    tenant, lead = _tenant(name="Acme"), _lead()
+    assert first_text_back(tenant, lead).endswith("Reply STOP to opt out.")
+    lead.first_contact_at = CREATED
+    assert first_text_back(tenant, lead) == tenant.render_missed_call_text()
