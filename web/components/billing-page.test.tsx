@@ -1,5 +1,6 @@
-import { screen } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
 import { renderSignedIn, stubApi } from "@/test/render";
 import { BillingPage } from "./billing-page";
 
@@ -14,7 +15,7 @@ describe("BillingPage", () => {
     stubApi({
       "GET /api/v1/billing": () => ({
         status: 200,
-        body: { plan: "starter", status: "trialing", trial_ends_at: "2026-06-15T05:00:00Z", current_period_end: null, sms_used: 120, sms_limit: 500, held_reason: null },
+        body: { enabled: true, plan: "starter", status: "trialing", trial_ends_at: "2026-06-15T05:00:00Z", current_period_end: null, sms_used: 120, sms_limit: 500, manual_sms: 3, held_reason: null },
       }),
     });
     renderSignedIn(<BillingPage />);
@@ -22,6 +23,22 @@ describe("BillingPage", () => {
     expect(meter).toHaveAttribute("aria-valuetext", "120 of 500");
     expect(screen.getByText("starter")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Open the billing portal" })).toBeEnabled();
+  });
+
+  it("goes to Stripe Checkout for the plan chosen", async () => {
+    const assign = vi.fn();
+    vi.stubGlobal("location", { ...window.location, pathname: "/billing/", assign });
+    const requests = stubApi({
+      "GET /api/v1/billing": () => ({
+        status: 200,
+        body: { enabled: true, plan: null, status: "trialing", trial_ends_at: null, current_period_end: null, sms_used: 0, sms_limit: 500, manual_sms: 0, held_reason: null },
+      }),
+      "POST /api/v1/billing/checkout": () => ({ status: 200, body: { url: "https://checkout.stripe.com/c/pay/cs_test_1" } }),
+    });
+    renderSignedIn(<BillingPage />);
+    await userEvent.click(await screen.findByRole("button", { name: "Choose Pro" }));
+    await waitFor(() => expect(assign).toHaveBeenCalledWith("https://checkout.stripe.com/c/pay/cs_test_1"));
+    expect(await requests.find((r) => r.method === "POST")?.json()).toEqual({ plan: "pro" });
   });
 });
 

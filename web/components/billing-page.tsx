@@ -2,16 +2,19 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { billingRedirect, getBilling, heldReasonText, type BillingView } from "@/lib/billing";
+import type { Schemas } from "@/lib/api/client";
+import { billingRedirect, getBilling, heldReasonText } from "@/lib/billing";
 import { formatDateTime } from "@/lib/format";
 import { useIsOwner, useTimeZone } from "@/lib/session";
 import { ErrorNotice } from "./error-notice";
 import { PageHeader } from "./page-header";
 
-const PLANS = [
+type Billing = Schemas["BillingOut"];
+
+const PLANS: { key: Schemas["Plan"]; label: string }[] = [
   { key: "starter", label: "Starter" },
   { key: "pro", label: "Pro" },
-] as const;
+];
 
 export function BillingPage() {
   const billing = useQuery({ queryKey: ["billing"], queryFn: getBilling, staleTime: 30_000 });
@@ -20,7 +23,7 @@ export function BillingPage() {
     <div>
       <PageHeader title="Billing" />
       <div className="mx-auto max-w-3xl space-y-6 px-4 py-4 md:px-6">
-        {billing.error ? <ErrorNotice error={{ error: { message: (billing.error as Error).message } }} /> : null}
+        {billing.error ? <ErrorNotice error={{ error: { message: billing.error.message } }} /> : null}
         {answer?.kind === "not_set_up" ? (
           <section className="card p-4" aria-labelledby="billing-off">
             <h2 id="billing-off" className="text-base font-semibold">
@@ -40,13 +43,13 @@ export function BillingPage() {
   );
 }
 
-function Billing({ billing }: { billing: BillingView }) {
+function Billing({ billing }: { billing: Billing }) {
   const timeZone = useTimeZone();
   const canEdit = useIsOwner();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  async function go(action: "checkout" | "portal", plan?: string) {
+  async function go(action: "checkout" | "portal", plan?: Schemas["Plan"]) {
     setBusy(true);
     setError(null);
     try {
@@ -67,23 +70,23 @@ function Billing({ billing }: { billing: BillingView }) {
           <dt className="text-slate-600">Plan</dt>
           <dd className="font-medium capitalize">{billing.plan ?? "None"}</dd>
           <dt className="text-slate-600">Status</dt>
-          <dd className="capitalize">{billing.status?.replace(/_/g, " ") ?? "—"}</dd>
-          {billing.trialEndsAt ? (
+          <dd className="capitalize">{billing.status.replace(/_/g, " ")}</dd>
+          {billing.trial_ends_at ? (
             <>
               <dt className="text-slate-600">Trial ends</dt>
-              <dd>{formatDateTime(billing.trialEndsAt, timeZone)}</dd>
+              <dd>{formatDateTime(billing.trial_ends_at, timeZone)}</dd>
             </>
           ) : null}
-          {billing.currentPeriodEnd ? (
+          {billing.current_period_end ? (
             <>
               <dt className="text-slate-600">Renews</dt>
-              <dd>{formatDateTime(billing.currentPeriodEnd, timeZone)}</dd>
+              <dd>{formatDateTime(billing.current_period_end, timeZone)}</dd>
             </>
           ) : null}
         </dl>
-        {billing.heldReason ? (
+        {billing.held_reason ? (
           <p role="alert" className="mt-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
-            Automated texts are held: {heldReasonText(billing.heldReason)}.
+            Automated texts are held: {heldReasonText(billing.held_reason)}.
           </p>
         ) : null}
       </section>
@@ -109,9 +112,9 @@ function Billing({ billing }: { billing: BillingView }) {
 }
 
 /** This month's automated texts against the plan's allowance. */
-function Usage({ billing }: { billing: BillingView }) {
-  const used = billing.smsUsed ?? 0;
-  const limit = billing.smsLimit;
+function Usage({ billing }: { billing: Billing }) {
+  const used = billing.sms_used;
+  const limit = billing.sms_limit;
   const share = limit ? Math.min(1, used / limit) : 0;
   return (
     <section aria-labelledby="usage-title" className="card p-4">
@@ -130,8 +133,7 @@ function Usage({ billing }: { billing: BillingView }) {
         <div className={`h-3 rounded ${share >= 1 ? "bg-red-500" : share >= 0.8 ? "bg-amber-500" : "bg-brand-500"}`} style={{ width: `${share * 100}%` }} />
       </div>
       <p className="mt-1 text-sm tabular-nums text-slate-700">
-        {used} {limit ? `of ${limit}` : "(no limit)"} · manual replies do not count
-        {billing.manualSms !== null ? ` (${billing.manualSms} this month)` : ""}
+        {used} {limit ? `of ${limit}` : "(no limit)"} · manual replies do not count ({billing.manual_sms} this month)
       </p>
     </section>
   );

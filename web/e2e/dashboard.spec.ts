@@ -114,6 +114,9 @@ test("price book: a mistake is shown on its field; the fix makes a new version a
 });
 
 test("stats and billing show what the API says", async ({ signedIn: page }) => {
+  const CALLER_3 = "+15125550123";
+  await phone.call(CALLER_3); // a missed call and its text-back, when run on its own
+  await expect.poll(async () => (await phone.sent()).some((m) => m.to === CALLER_3), { timeout: 15_000 }).toBe(true);
   await page.getByRole("link", { name: "Stats", exact: true }).click();
   const funnel = page.getByRole("region", { name: "Funnel" });
   await expect(funnel).toBeVisible();

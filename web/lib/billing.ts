@@ -1,75 +1,32 @@
-// The billing API (DESIGN §2.4: GET /api/v1/billing, POST /api/v1/billing/checkout and
-// /portal) is not in the OpenAPI yet, so the generated client has no types for it. Until it
-// is, the page reads the answer as `unknown` and takes from it only what it can check at
-// run time (no hand-written API type); once the API lands, `npm run gen:api` and switch
-// these calls to `fetchClient`.
-import { csrfHeader, goToSignIn } from "./api/client";
+// Billing (DESIGN §2.4) on the generated client: GET /api/v1/billing, POST
+// /api/v1/billing/checkout and /portal. A 404 on the GET (a Lily from before billing) is shown
+// like billing that is off.
+import { errorCode, errorMessage, fetchClient, type Schemas } from "./api/client";
 
-export type BillingView = {
-  /** false: this Lily does not bill (no Stripe): no trial, no limit. */
-  enabled: boolean;
-  plan: string | null;
-  status: string | null;
-  trialEndsAt: string | null;
-  currentPeriodEnd: string | null;
-  smsUsed: number | null;
-  smsLimit: number | null;
-  manualSms: number | null;
-  heldReason: string | null;
-};
-
-export type BillingAnswer = { kind: "ok"; billing: BillingView } | { kind: "not_set_up"; billing?: BillingView } | { kind: "forbidden" };
-
-const str = (v: unknown) => (typeof v === "string" && v ? v : null);
-const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-
-export function readBilling(body: unknown): BillingView {
-  const b = (body ?? {}) as Record<string, unknown>;
-  return {
-    enabled: b.enabled !== false,
-    plan: str(b.plan),
-    status: str(b.status),
-    trialEndsAt: str(b.trial_ends_at),
-    currentPeriodEnd: str(b.current_period_end),
-    smsUsed: num(b.sms_used),
-    smsLimit: num(b.sms_limit),
-    manualSms: num(b.manual_sms),
-    heldReason: str(b.held_reason),
-  };
-}
-
-async function call(method: "GET" | "POST", path: string, body?: unknown): Promise<Response> {
-  const response = await fetch(new URL(path, window.location.origin), {
-    method,
-    credentials: "same-origin",
-    headers: { ...csrfHeader(method), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 401) goToSignIn();
-  return response;
-}
+export type BillingAnswer =
+  | { kind: "ok"; billing: Schemas["BillingOut"] }
+  | { kind: "not_set_up"; billing?: Schemas["BillingOut"] }
+  | { kind: "forbidden" };
 
 export class BillingError extends Error {}
 
 export async function getBilling(): Promise<BillingAnswer> {
-  const response = await call("GET", "/api/v1/billing");
+  const { data, error, response } = await fetchClient.GET("/api/v1/billing");
   if (response.status === 404) return { kind: "not_set_up" };
   if (response.status === 403) return { kind: "forbidden" };
-  if (!response.ok) throw new BillingError(`Billing answered ${response.status}.`);
-  const billing = readBilling(await response.json());
-  return billing.enabled ? { kind: "ok", billing } : { kind: "not_set_up", billing };
+  if (!data) throw new BillingError(errorMessage(error, `Billing answered ${response.status}.`));
+  return data.enabled ? { kind: "ok", billing: data } : { kind: "not_set_up", billing: data };
 }
 
-/** The Stripe page to go to (Checkout for a plan, or the billing portal). */
-export async function billingRedirect(action: "checkout" | "portal", plan?: string): Promise<string> {
-  const response = await call("POST", `/api/v1/billing/${action}`, action === "checkout" ? { plan } : {});
-  const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-  const url = str(body?.url);
-  if (!response.ok || !url) {
-    const message = str((body?.error as Record<string, unknown> | undefined)?.message);
-    throw new BillingError(message ?? (response.status === 404 ? "Billing is not set up on this Lily." : "Stripe could not be reached."));
-  }
-  return url;
+/** The Stripe page to go to: Checkout for a plan, or the billing portal. */
+export async function billingRedirect(action: "checkout" | "portal", plan?: Schemas["Plan"]): Promise<string> {
+  const { data, error } =
+    action === "checkout" && plan
+      ? await fetchClient.POST("/api/v1/billing/checkout", { body: { plan } })
+      : await fetchClient.POST("/api/v1/billing/portal");
+  if (data) return data.url;
+  if (errorCode(error) === "not_found") throw new BillingError("Billing is not set up on this Lily.");
+  throw new BillingError(errorMessage(error, "Stripe could not be reached. Try again in a moment."));
 }
 
 const HELD: Record<string, string> = {

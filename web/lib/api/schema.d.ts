@@ -97,6 +97,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Billing
+         * @description The tenant's plan, subscription status, this month's usage and any hold.
+         */
+        get: operations["getBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Checkout Session
+         * @description A Stripe Checkout page subscribing the tenant to `plan` (404 when billing is off).
+         */
+        post: operations["createCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Portal Session
+         * @description A Stripe Billing Portal page for the tenant (404 when billing is off).
+         */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bookings": {
         parameters: {
             query?: never;
@@ -532,6 +592,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe Webhook */
+        post: operations["stripe_webhook_webhooks_stripe_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/twilio/sms": {
         parameters: {
             query?: never;
@@ -620,6 +697,51 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** BillingOut */
+        BillingOut: {
+            /**
+             * Current Period End
+             * @description The subscription's period end
+             */
+            current_period_end: string | null;
+            /**
+             * Enabled
+             * @description false when billing is off on this Lily (no Stripe): no trial, no limit
+             */
+            enabled: boolean;
+            /**
+             * Held Reason
+             * @description Why automated messages are held now (trial_ended, subscription_canceled, subscription_unpaid, subscription_expired, subscription_paused, past_due_beyond_grace, sms_allowance_reached); null: they go out
+             */
+            held_reason: string | null;
+            /**
+             * Manual Sms
+             * @description Manual replies sent this month, not counted
+             */
+            manual_sms: number;
+            /** @description The plan subscribed to; null in the trial */
+            plan: components["schemas"]["Plan"] | null;
+            /**
+             * Sms Limit
+             * @description This month's allowance; null: unlimited
+             */
+            sms_limit: number | null;
+            /**
+             * Sms Used
+             * @description Automated SMS sent this month (UTC)
+             */
+            sms_used: number;
+            /**
+             * Status
+             * @description Stripe's subscription status (active, past_due, canceled, unpaid, incomplete, incomplete_expired, trialing, paused); before any subscription trialing or trial_ended; disabled when billing is off
+             */
+            status: string;
+            /**
+             * Trial Ends At
+             * @description When the trial ends (or ended)
+             */
+            trial_ends_at: string | null;
+        };
         /** Book */
         Book: {
             /** Currency */
@@ -678,6 +800,10 @@ export interface components {
          * @enum {string}
          */
         Channel: "sms" | "chatwoot";
+        /** CheckoutIn */
+        CheckoutIn: {
+            plan: components["schemas"]["Plan"];
+        };
         /** CreatedApiKey */
         CreatedApiKey: {
             /**
@@ -963,6 +1089,11 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * Plan
+         * @enum {string}
+         */
+        Plan: "starter" | "pro";
         /** PreviewRequest */
         PreviewRequest: {
             /**
@@ -1083,6 +1214,14 @@ export interface components {
             services: string[];
             /** Zip */
             zip: string;
+        };
+        /** RedirectOut */
+        RedirectOut: {
+            /**
+             * Url
+             * @description The Stripe page to send the owner to
+             */
+            url: string;
         };
         /** Service */
         Service: {
@@ -1752,6 +1891,169 @@ export interface operations {
             };
         };
     };
+    getBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingOut"];
+                };
+            };
+            /** @description No token, or a wrong, expired or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedirectOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a wrong, expired or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this, or a cookie-signed write lacks its CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input breaks a rule; `field` names the culprit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A provider (Stripe) failed or could not be reached; try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedirectOut"];
+                };
+            };
+            /** @description No token, or a wrong, expired or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this, or a cookie-signed write lacks its CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A provider (Stripe) failed or could not be reached; try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listBookings: {
         parameters: {
             query?: {
@@ -1993,6 +2295,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role may not do this, or a cookie-signed write lacks its CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such thing in the caller's tenant */
             404: {
                 headers: {
@@ -2111,6 +2422,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role may not do this, or a cookie-signed write lacks its CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such thing in the caller's tenant */
             404: {
                 headers: {
@@ -2161,6 +2481,15 @@ export interface operations {
             };
             /** @description No token, or a wrong, expired or revoked one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this, or a cookie-signed write lacks its CSRF token */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2533,6 +2862,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role may not do this, or a cookie-signed write lacks its CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such thing in the caller's tenant */
             404: {
                 headers: {
@@ -2736,6 +3074,15 @@ export interface operations {
             };
             /** @description No token, or a wrong, expired or revoked one */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this, or a cookie-signed write lacks its CSRF token */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3177,6 +3524,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stripe_webhook_webhooks_stripe_post: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix time>,v1=<HMAC-SHA256 of t.body> */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unix time */
+                    created: number;
+                    data: {
+                        object?: Record<string, never>;
+                    };
+                    id: string;
+                    /** @enum {string} */
+                    object: "event";
+                    /** @description checkout.session.completed, customer.subscription.created, .updated, .deleted, invoice.paid and invoice.payment_failed are acted on; any other type is acknowledged and ignored */
+                    type: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Applied, a duplicate, stale, or ignored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
+            };
+            /** @description The body is not what the route takes; the message names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such tenant (or, for uploads, no local photo store) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is larger than the route accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description A provider the webhook needs could not be reached; the sender retries later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
                 };
             };
         };
