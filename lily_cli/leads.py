@@ -63,7 +63,9 @@ def list_(
     ] = None,
     search: Annotated[
         str | None,
-        typer.Option(metavar="TEXT", help="Part of the name or email, or phone digits."),
+        typer.Option(
+            metavar="TEXT", help="Part of a name or email; or a phone number's start or end."
+        ),
     ] = None,
     limit: Annotated[
         int, typer.Option(metavar="N", min=1, max=PAGE_MAX, help="At most this many.")
