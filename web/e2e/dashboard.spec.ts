@@ -125,11 +125,18 @@ test("stats and billing show what the API says", async ({ signedIn: page }) => {
   await expect(page.getByRole("region", { name: "Speed to lead" })).toContainText(/\d+ (s|min)/);
   await expect(page.getByRole("img", { name: "Leads, quotes and bookings by day" })).toBeVisible();
 
+  // billing on (the Stripe stand-in): the trial, this month's automated texts, checkout
   await page.getByRole("link", { name: "Billing", exact: true }).click();
-  // no Stripe on this Lily: billing is off, and the month's automated texts are counted
-  await expect(page.getByRole("heading", { name: "Billing is not set up" })).toBeVisible();
+  const plan = page.getByRole("region", { name: "Plan" });
+  await expect(plan).toContainText("trialing");
+  await expect(plan).toContainText("Trial ends");
   const meter = page.getByRole("meter", { name: "Automated texts used this month" });
+  await expect(meter).toHaveAttribute("aria-valuemax", "500");
   expect(Number(await meter.getAttribute("aria-valuenow"))).toBeGreaterThanOrEqual(1);
+  // Stripe's page is not on this network: the test stands in for it
+  await page.route("https://checkout.stripe.com/**", (route) => route.fulfill({ body: "<title>Stripe Checkout</title>", contentType: "text/html" }));
+  await page.getByRole("button", { name: "Choose Pro" }).click();
+  await expect(page).toHaveURL(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
 });
 
 test("settings: the webhook URLs to paste with copy buttons, an inline error, an API key", async ({ signedIn: page }) => {

@@ -1,5 +1,6 @@
 """The browser tests' server: a real `lily serve` (API, worker and the built dashboard) on a
-throw-away SQLite database, talking to the Twilio REST stand-in of tests/standins/twilio.py,
+throw-away SQLite database, talking to the Twilio REST stand-in of tests/standins/twilio.py
+and the Stripe stand-in of tests/standins/stripe.py (billing on: the tenant is in its trial),
 plus a small test-control server (in this process, not in Lily) that plays the phone
 network: it posts correctly signed Twilio webhooks (a missed call, a customer's text with
 photos) and tells what the stand-in was asked to send.
@@ -36,6 +37,7 @@ ROOT = WEB.parent
 sys.path.insert(0, str(ROOT))
 
 from lily_adapters.calcom import SIGNATURE_HEADER, sign  # noqa: E402
+from tests.standins.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, StripeStandIn  # noqa: E402
 from tests.standins.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioStandIn  # noqa: E402
 
 LILY_PORT = int(os.environ.get("E2E_LILY_PORT", "8311"))
@@ -91,7 +93,7 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 
 class Harness:
-    def __init__(self, data: Path, twilio: TwilioStandIn) -> None:
+    def __init__(self, data: Path, twilio: TwilioStandIn, stripe: StripeStandIn) -> None:
         self.data, self.twilio = data, twilio
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("LILY_")} | {
             "LILY_DATABASE_URL": f"sqlite:///{data / 'lily.db'}",
@@ -100,6 +102,11 @@ class Harness:
             "LILY_TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
             "LILY_TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
             "LILY_TWILIO_API_URL": twilio.url,
+            "LILY_STRIPE_SECRET_KEY": DEFAULT_API_KEY,
+            "LILY_STRIPE_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
+            "LILY_STRIPE_API_URL": stripe.url,
+            "LILY_STRIPE_PRICE_STARTER": "price_starter",
+            "LILY_STRIPE_PRICE_PRO": "price_pro",
             "LILY_JITTER_MIN_SECONDS": "0.2",
             "LILY_JITTER_MAX_SECONDS": "0.5",
             "LILY_LOG_FORMAT": "pretty",
@@ -311,8 +318,12 @@ def main() -> None:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    with tempfile.TemporaryDirectory(prefix="lily-e2e-") as tmp, TwilioStandIn() as twilio:
-        harness = Harness(Path(tmp), twilio)
+    with (
+        tempfile.TemporaryDirectory(prefix="lily-e2e-") as tmp,
+        TwilioStandIn() as twilio,
+        StripeStandIn(prices={"price_starter": 4900, "price_pro": 9900}) as stripe,
+    ):
+        harness = Harness(Path(tmp), twilio, stripe)
         try:
             harness.set_up()
             harness.serve(results / "lily-serve.log")
