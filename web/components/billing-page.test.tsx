@@ -23,6 +23,7 @@ describe("BillingPage", () => {
     expect(meter).toHaveAttribute("aria-valuetext", "120 of 500");
     expect(screen.getByText("starter")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Open the billing portal" })).toBeEnabled();
+    expect(screen.queryByRole("button", { name: /Choose/ })).toBeNull();
   });
 
   it("goes to Stripe Checkout for the plan chosen", async () => {

@@ -68,7 +68,7 @@ function Billing({ billing }: { billing: Billing }) {
         </h2>
         <dl className="mt-2 grid grid-cols-[9rem_1fr] gap-y-1 text-sm">
           <dt className="text-slate-600">Plan</dt>
-          <dd className="font-medium capitalize">{billing.plan ?? "None"}</dd>
+          <dd className="font-medium capitalize">{billing.plan ?? (billing.status === "trialing" ? "Free trial" : "None")}</dd>
           <dt className="text-slate-600">Status</dt>
           <dd className="capitalize">{billing.status.replace(/_/g, " ")}</dd>
           {billing.trial_ends_at ? (
@@ -96,15 +96,21 @@ function Billing({ billing }: { billing: Billing }) {
           Manage
         </h2>
         <div className="mt-3 flex flex-wrap gap-2">
-          {PLANS.map((p) => (
-            <button key={p.key} type="button" className="btn-primary" disabled={!canEdit || busy} onClick={() => go("checkout", p.key)}>
-              {billing.plan === p.key ? `Renew ${p.label}` : `Choose ${p.label}`}
+          {/* no subscription yet: choose a plan (Stripe Checkout); with one, Stripe's portal
+              changes the plan or the card, or cancels */}
+          {billing.plan === null ? (
+            PLANS.map((p) => (
+              <button key={p.key} type="button" className="btn-primary" disabled={!canEdit || busy} onClick={() => go("checkout", p.key)}>
+                Choose {p.label}
+              </button>
+            ))
+          ) : (
+            <button type="button" className="btn-secondary" disabled={!canEdit || busy} onClick={() => go("portal")}>
+              Open the billing portal
             </button>
-          ))}
-          <button type="button" className="btn-secondary" disabled={!canEdit || busy} onClick={() => go("portal")}>
-            Open the billing portal
-          </button>
+          )}
         </div>
+        {!canEdit ? <p className="mt-2 text-sm text-slate-600">Only an owner can change billing.</p> : null}
         {error ? <p role="alert" className="mt-2 text-sm text-red-700">{error}</p> : null}
       </section>
     </>
