@@ -62,6 +62,7 @@ from lily_core.use_cases.billing_gate import BillingGate
 from lily_core.use_cases.bookings import HandleBookingWebhook
 from lily_core.use_cases.calendar_sync import SyncCalendar
 from lily_core.use_cases.chatwoot_inbound import HandleChatwootMessage
+from lily_core.use_cases.consent_export import ExportConsentLedger
 from lily_core.use_cases.conversation import AdvanceConversation
 from lily_core.use_cases.copy_media import CopyMedia
 from lily_core.use_cases.dashboard_bookings import GetBooking, ListBookings
@@ -343,6 +344,7 @@ class Container(containers.DeclarativeContainer):
     sync_subscription = providers.Factory(
         SyncSubscription, uow, clock, payment_gateway, release=release_held
     )
+    export_consent_ledger = providers.Factory(ExportConsentLedger, uow)
 
     # use cases: webhooks
     handle_voice_call = providers.Factory(HandleVoiceCall, uow, queue, clock, jitter)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from lily_adapters.sql import tables as t
+from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.leads import Call, Conversation, Lead, Message
 from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
@@ -44,6 +45,7 @@ _MAPPINGS: tuple[tuple[type, sa.Table], ...] = (
     (Subscription, t.subscriptions),
     (PriceBookVersion, t.pricebooks),
     (ProcessedWebhook, t.webhooks),
+    (ConsentRecord, t.consent_ledger),
 )
 
 # columns the domain does not know of, mapped under private names

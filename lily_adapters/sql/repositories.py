@@ -15,6 +15,7 @@ from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lily_adapters.sql import tables as t
+from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.ids import new_id
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import (
@@ -576,6 +577,26 @@ class SqlPriceBookRepository(_SqlRepository[PriceBookVersion], ports.PriceBookRe
         with integrity_as_conflict(session):
             rows = session.execute(stmt.order_by(c.version.desc())).all()
         return [(version, created_at) for version, created_at in rows]
+
+
+class SqlConsentLedger(_SqlRepository[ConsentRecord], ports.ConsentLedger):
+    table = t.consent_ledger
+
+    def _ordered(self, tenant_id: str) -> sa.Select[ConsentRecord]:
+        c = t.consent_ledger.c
+        stmt = sa.select(ConsentRecord).where(c.tenant_id == tenant_id)
+        return stmt.order_by(c.created_at, self._ordered_id())
+
+    def latest_for_phone(self, tenant_id: str, phone: str) -> ConsentRecord | None:
+        c = t.consent_ledger.c
+        stmt = sa.select(ConsentRecord).where(c.tenant_id == tenant_id, c.phone == phone)
+        return self._one(stmt.order_by(c.created_at.desc(), self._ordered_id().desc()).limit(1))
+
+    def list_since(self, tenant_id: str, since: datetime | None) -> list[ConsentRecord]:
+        stmt = self._ordered(tenant_id)
+        if since is not None:
+            stmt = stmt.where(t.consent_ledger.c.created_at >= since)
+        return self._all(stmt)
 
 
 class SqlWebhookRepository(_SqlRepository[ProcessedWebhook], ports.WebhookRepository):

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from lily_adapters.sql.metadata import UtcDateTime, metadata
 from lily_adapters.sql.queue_table import tasks
+from lily_core.domain.consent import ConsentAction
 from lily_core.domain.leads import Channel, Direction, LeadStatus, MessageKind, MessageStatus
 from lily_core.domain.records import BookingStatus
 
@@ -24,6 +25,7 @@ __all__ = [
     "api_keys",
     "bookings",
     "calls",
+    "consent_ledger",
     "conversations",
     "leads",
     "messages",
@@ -317,6 +319,24 @@ sms_usage = sa.Table(
     sa.Column("automated", sa.Integer, nullable=False),
     sa.Column("manual", sa.Integer, nullable=False),
     sa.UniqueConstraint("tenant_id", "period"),
+)
+
+# The opt-out ledger (migration 0007): a tenant's data, but no foreign key to leads, so
+# that deleting a lead keeps the record of its choice.
+consent_ledger = sa.Table(
+    "consent_ledger",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("lead_id", sa.String(32)),
+    sa.Column("action", StrEnumType(ConsentAction), nullable=False),
+    sa.Column("evidence", sa.String(64), nullable=False),
+    sa.Column("message_sid", sa.String(64)),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "tenant_id", "phone", "created_at"),
+    sa.Index(None, "tenant_id", "created_at"),
 )
 
 pricebooks = sa.Table(

@@ -161,6 +161,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.bookings = r.SqlBookingRepository(get)
         self.subscriptions = r.SqlSubscriptionRepository(get)
         self.sms_usage = r.SqlSmsUsageRepository(get)
+        self.consent = r.SqlConsentLedger(get)
         self.pricebooks = r.SqlPriceBookRepository(get)
         self.webhooks = r.SqlWebhookRepository(get)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import Call, Conversation, Lead, LeadStatus, Message
 from lily_core.domain.pagination import Cursor, Page
@@ -214,6 +215,19 @@ class PriceBookRepository(Protocol):
         ...
 
 
+class ConsentLedger(Protocol):
+    """The opt-out ledger: records are only ever added (never changed or deleted)."""
+
+    def add(self, record: ConsentRecord) -> None: ...
+    def latest_for_phone(self, tenant_id: str, phone: str) -> ConsentRecord | None:
+        """The newest record for the number, or None if it never opted out or in."""
+        ...
+
+    def list_since(self, tenant_id: str, since: datetime | None) -> list[ConsentRecord]:
+        """Every record from `since` on (all if None), oldest first."""
+        ...
+
+
 class WebhookRepository(Protocol):
     def seen(self, provider: str, event_id: str) -> bool: ...
     def add(self, record: ProcessedWebhook) -> None: ...
@@ -236,6 +250,7 @@ TENANT_OWNED_TABLES = frozenset(
         "subscriptions",
         "pricebooks",
         "sms_usage",
+        "consent_ledger",
     }
 )
 
@@ -263,6 +278,7 @@ class UnitOfWork(Protocol):
     bookings: BookingRepository
     subscriptions: SubscriptionRepository
     sms_usage: SmsUsageRepository
+    consent: ConsentLedger
     pricebooks: PriceBookRepository
     webhooks: WebhookRepository
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import (
     Call,
@@ -36,6 +37,7 @@ from lily_core.ports.repositories import (
     ApiKeyRepository,
     BookingRepository,
     CallRepository,
+    ConsentLedger,
     ConversationRepository,
     LeadRepository,
     MessageRepository,
@@ -62,6 +64,7 @@ _UNIQUE: dict[str, list[tuple[str, ...]]] = {
     "bookings": [("tenant_id", "calcom_uid")],
     "subscriptions": [("tenant_id",)],
     "sms_usage": [("tenant_id", "period")],
+    "consent_ledger": [],
     "pricebooks": [("tenant_id", "version")],
     "webhooks": [("provider", "event_id")],
 }
@@ -397,6 +400,19 @@ class _SmsUsage(_Table):
         return copy.copy(found) if found else SmsUsage(tenant_id=tenant_id, period=period)
 
 
+class _ConsentLedger(_Table):
+    def _for(self, tenant_id: str) -> list[ConsentRecord]:
+        found = self._where(lambda r: r.tenant_id == tenant_id)
+        return sorted(found, key=lambda r: (r.created_at, r.id))
+
+    def latest_for_phone(self, tenant_id: str, phone: str) -> ConsentRecord | None:
+        found = [r for r in self._for(tenant_id) if r.phone == phone]
+        return found[-1] if found else None
+
+    def list_since(self, tenant_id: str, since: datetime | None) -> list[ConsentRecord]:
+        return [r for r in self._for(tenant_id) if since is None or r.created_at >= since]
+
+
 class _PriceBooks(_Table):
     def _versions(self, tenant_id: str) -> list[PriceBookVersion]:
         return sorted(self._where(lambda v: v.tenant_id == tenant_id), key=lambda v: v.version)
@@ -446,6 +462,7 @@ class InMemoryUnitOfWork:
         self.bookings: BookingRepository = _Bookings(self, "bookings")
         self.subscriptions: SubscriptionRepository = _Subscriptions(self, "subscriptions")
         self.sms_usage: SmsUsageRepository = _SmsUsage(self, "sms_usage")
+        self.consent: ConsentLedger = _ConsentLedger(self, "consent_ledger")
         self.pricebooks: PriceBookRepository = _PriceBooks(self, "pricebooks")
         self.webhooks: WebhookRepository = _Webhooks(self, "webhooks")
 

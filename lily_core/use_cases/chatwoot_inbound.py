@@ -100,7 +100,14 @@ class HandleChatwootMessage:
                 now=now,
             )
             outcome, reply = apply_compliance(
-                self.uow, tenant, lead, conversation, event.content, None, now
+                self.uow,
+                tenant,
+                lead,
+                conversation,
+                event.content,
+                None,
+                now,
+                message_sid=event.dedupe_key,
             )
             self.uow.commit()
         if reply is not None:

@@ -7,6 +7,7 @@ from datetime import datetime
 import attrs
 
 from lily_core.domain.compliance import Keyword, help_reply, parse_keyword
+from lily_core.domain.consent import CONSENT_EVIDENCE_MAX, ConsentAction, ConsentRecord
 from lily_core.domain.leads import (
     PROVIDER_SID_MAX,
     Conversation,
@@ -102,7 +103,14 @@ class HandleInboundSms:
                 now=now,
             )
             outcome, reply = apply_compliance(
-                self.uow, tenant, lead, conversation, sms.body, sms.opt_out_type, now
+                self.uow,
+                tenant,
+                lead,
+                conversation,
+                sms.body,
+                sms.opt_out_type,
+                now,
+                message_sid=sms.message_sid,
             )
             self.uow.commit()
         if reply is not None:
@@ -136,14 +144,28 @@ def apply_compliance(
     body: str,
     opt_out_type: str | None,
     now: datetime,
+    *,
+    message_sid: str | None = None,
 ) -> tuple[InboundOutcome, Message | None]:
     """Compliance first (DESIGN §2.5), for any channel: STOP-family words opt the lead out
     and suppress what is still queued for it; START/UNSTOP/YES opt back in (a plain "yes"
     from a subscribed lead is conversation); HELP/INFO queues the help reply, even after an
-    opt-out. Returns the outcome and the reply to enqueue after commit, if any."""
+    opt-out. Every opt-out and opt-in goes into the tenant's opt-out ledger with what proved
+    it and `message_sid`. Returns the outcome and the reply to enqueue after commit, if any."""
     keyword = parse_keyword(body, opt_out_type)
     if keyword == Keyword.OPT_IN and not lead.opted_out and not opt_out_type:
         keyword = None
+    if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN):
+        evidence = f"OptOutType:{opt_out_type.strip().upper()}" if opt_out_type else None
+        record_consent(
+            uow,
+            lead,
+            ConsentAction.OPT_OUT if keyword == Keyword.OPT_OUT else ConsentAction.OPT_IN,
+            evidence or f"keyword:{' '.join(body.split())}",
+            now,
+            message_sid=message_sid,
+            channel=conversation.channel.value,
+        )
     if keyword == Keyword.OPT_OUT:
         lead.opted_out, lead.opted_out_at = True, now
         suppress_queued(uow, tenant.id, lead.id)
@@ -160,6 +182,33 @@ def apply_compliance(
     if lead.opted_out:
         return InboundOutcome.RECORDED, None
     return InboundOutcome.CONVERSATION, None
+
+
+def record_consent(
+    uow: UnitOfWork,
+    lead: Lead,
+    action: ConsentAction,
+    evidence: str,
+    now: datetime,
+    *,
+    message_sid: str | None = None,
+    channel: str = "sms",
+) -> None:
+    """Add an opt-out or opt-in to the tenant's ledger (inside the caller's transaction)."""
+    if not lead.phone:
+        return  # a Chatwoot contact without a number: nothing a number could be held to
+    uow.consent.add(
+        ConsentRecord(
+            tenant_id=lead.tenant_id,
+            phone=lead.phone,
+            lead_id=lead.id,
+            action=action,
+            evidence=evidence[:CONSENT_EVIDENCE_MAX],
+            message_sid=message_sid,
+            channel=channel,
+            created_at=now,
+        )
+    )
 
 
 def suppress_queued(uow: UnitOfWork, tenant_id: str, lead_id: str) -> None:

@@ -7,6 +7,7 @@ import attrs
 
 from lily_core.domain.billing import HoldReason
 from lily_core.domain.compliance import Jitter, quiet_until
+from lily_core.domain.consent import ConsentAction
 from lily_core.domain.leads import (
     Channel,
     Conversation,
@@ -29,6 +30,7 @@ from lily_core.ports.providers import ChatwootClient, SentSms, SmsSender
 from lily_core.ports.queue import JitterQueue, Task
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.billing_gate import BillingGate
+from lily_core.use_cases.inbound import record_consent
 from lily_core.use_cases.outbox import enqueue_send
 
 
@@ -128,7 +130,7 @@ class SendMessage:
                 # The message was moved later (a rescheduled booking's review request)
                 # after this task was enqueued; the task for the new time sends it.
                 return SendOutcome.NOT_DUE
-            if lead.opted_out and message.kind != MessageKind.HELP:
+            if message.kind != MessageKind.HELP and self._opted_out(tenant, lead):
                 return self._finish(
                     message, MessageStatus.SUPPRESSED, SendOutcome.SUPPRESSED, "lead opted out"
                 )
@@ -159,6 +161,14 @@ class SendMessage:
             message.updated_at = now
             self.uow.commit()
         return self._deliver(snap, task)
+
+    def _opted_out(self, tenant: Tenant, lead: Lead) -> bool:
+        """The lead's flag, or the ledger's last word on its number (which outlives a
+        deleted lead)."""
+        if lead.opted_out:
+            return True
+        last = self.uow.consent.latest_for_phone(tenant.id, lead.phone) if lead.phone else None
+        return last is not None and last.action == ConsentAction.OPT_OUT
 
     def _load(self, tenant_id: str, message_id: str) -> _Snapshot:
         tenant = self.uow.tenants.get(tenant_id)
@@ -255,4 +265,12 @@ class SendMessage:
             )
             if opt_out:
                 lead.opted_out, lead.opted_out_at = True, now
+                record_consent(
+                    self.uow,
+                    lead,
+                    ConsentAction.OPT_OUT,
+                    f"carrier:{code or 'opted out'}",
+                    now,
+                    channel=_channel(snap).value,
+                )
             self.uow.commit()

@@ -56,6 +56,11 @@ def test_stop_before_the_worker_runs_suppresses_the_queued_text_back(
     [text_back] = [m for m in lily.outbound() if m.kind == MessageKind.MISSED_CALL]
     assert text_back.status == MessageStatus.SUPPRESSED
     assert lily.queue_stats().dead == 0
+    # the opt-out ledger (issue 16) has it, with its evidence and the message's SID
+    [record] = lily.container.export_consent_ledger()(lily.tenant.slug)
+    assert (record.action, record.message_sid, record.phone) == ("opt_out", "SM" + "1" * 32, CALLER)
+    assert record.evidence.startswith("OptOutType:STOP" if opt_out_type else "keyword:")
+    assert lily.container.export_consent_ledger()(lily.tenant.slug, after(START, 3600)) == []
 
 
 def test_a_sentence_containing_stop_does_not_opt_out(lily: Lily) -> None:
