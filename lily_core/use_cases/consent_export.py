@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from lily_core.domain.consent import ConsentRecord
+from lily_core.domain.principal import Principal
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.tenants import find_tenant
 
@@ -46,3 +47,10 @@ class ExportConsentLedger:
         with self.uow:
             tenant = find_tenant(self.uow, slug)  # scopes the unit of work to the tenant
             return self.uow.consent.list_since(tenant.id, since)
+
+    def for_caller(
+        self, principal: Principal, since: datetime | None = None
+    ) -> list[ConsentRecord]:
+        """The same for the dashboard: the caller's own tenant (owner or operator)."""
+        with self.uow.for_tenant(principal.tenant.id):
+            return self.uow.consent.list_since(principal.tenant.id, since)

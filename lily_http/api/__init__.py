@@ -9,6 +9,7 @@ from lily_http.api import (
     apikeys,
     billing,
     bookings,
+    compliance,
     leads,
     me,
     media,
@@ -35,3 +36,4 @@ api_router.include_router(tenant.router)
 api_router.include_router(uploads.router)
 api_router.include_router(stats.router)
 api_router.include_router(billing.router)
+api_router.include_router(compliance.router)

@@ -12,6 +12,7 @@ import pytest
 from lily_core.domain.leads import MessageKind, MessageStatus
 from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message, upsert_lead
 from tests.e2e.conftest import BUSINESS_PHONE, CALLER, JITTER_MAX, JITTER_MIN, START, Lily, after
+from tests.e2e.dashboard_api import other_tenant, owner_headers
 
 CHICAGO = ZoneInfo("America/Chicago")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -276,3 +277,26 @@ def test_strict_quiet_hours_hold_even_the_text_back(lily: Lily) -> None:
 
     lily.run_worker_at(after(_local(CHICAGO, 2026, 6, 2, 8, 0), JITTER_MAX + 0.5))
     assert len(lily.twilio.messages) == 1
+
+
+def test_the_dashboard_api_lists_the_ledger_for_the_callers_tenant_only(lily: Lily) -> None:
+    lily.sms("SM" + "d" * 32, "STOP")
+    lily.clock.advance(minutes=5)
+    lily.sms("SM" + "e" * 32, "START")
+    other = other_tenant(lily)
+
+    response = lily.client.get("/api/v1/compliance/ledger", headers=owner_headers(lily))
+
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert [(i["action"], i["evidence"], i["message_sid"]) for i in items] == [
+        ("opt_out", "keyword:STOP", "SM" + "d" * 32),
+        ("opt_in", "keyword:START", "SM" + "e" * 32),
+    ]
+    since = after(START, 60).isoformat()
+    later = lily.client.get(
+        "/api/v1/compliance/ledger", params={"since": since}, headers=owner_headers(lily)
+    )
+    assert [i["action"] for i in later.json()["items"]] == ["opt_in"]
+    theirs = lily.client.get("/api/v1/compliance/ledger", headers=owner_headers(lily, other))
+    assert theirs.json() == {"items": []}

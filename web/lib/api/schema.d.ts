@@ -197,6 +197,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/compliance/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Consent Ledger
+         * @description Every opt-out and opt-in of the tenant's customers, with its evidence, deleted leads' included.
+         */
+        get: operations["getConsentLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/leads": {
         parameters: {
             query?: never;
@@ -803,6 +823,54 @@ export interface components {
         /** CheckoutIn */
         CheckoutIn: {
             plan: components["schemas"]["Plan"];
+        };
+        /** ConsentLedgerOut */
+        ConsentLedgerOut: {
+            /**
+             * Items
+             * @description Oldest first
+             */
+            items: components["schemas"]["ConsentRecordOut"][];
+        };
+        /** ConsentRecordOut */
+        ConsentRecordOut: {
+            /**
+             * Action
+             * @description opt_out or opt_in
+             */
+            action: string;
+            /**
+             * Channel
+             * @description sms or chatwoot
+             */
+            channel: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Evidence
+             * @description keyword:<as written>, OptOutType:<Twilio's>, or carrier:<error code>
+             */
+            evidence: string;
+            /** Id */
+            id: string;
+            /**
+             * Lead Id
+             * @description The lead then; it may have been deleted since
+             */
+            lead_id: string | null;
+            /**
+             * Message Sid
+             * @description The message that carried it, if any
+             */
+            message_sid: string | null;
+            /**
+             * Phone
+             * @description The customer's number (E.164)
+             */
+            phone: string;
         };
         /** CreatedApiKey */
         CreatedApiKey: {
@@ -2135,6 +2203,47 @@ export interface operations {
             };
             /** @description No such thing in the caller's tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input breaks a rule; `field` names the culprit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getConsentLedger: {
+        parameters: {
+            query?: {
+                /** @description From this time on (ISO 8601; default: all) */
+                since?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentLedgerOut"];
+                };
+            };
+            /** @description No token, or a wrong, expired or revoked one */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
