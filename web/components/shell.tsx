@@ -2,9 +2,11 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import type { ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, type ReactNode } from "react";
 import { $api, fetchClient, SIGN_IN_PATH } from "@/lib/api/client";
 import { SessionProvider } from "@/lib/session";
+import { cachedTenant, cacheTenant, forgetTenant } from "@/lib/tenant-cache";
 import { ErrorNotice } from "./error-notice";
 
 export const NAV = [
@@ -18,6 +20,7 @@ export const NAV = [
 ] as const;
 
 async function signOut() {
+  forgetTenant();
   await fetchClient.DELETE("/api/v1/auth/session");
   window.location.assign(SIGN_IN_PATH);
 }
@@ -26,7 +29,18 @@ async function signOut() {
  * page. A 401 from any call sends the browser to the sign-in page (lib/api/client). */
 export function Shell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
+  const queryClient = useQueryClient();
   const tenant = $api.useQuery("get", "/api/v1/tenant", {}, { staleTime: 60_000 });
+  // Last visit's tenant (this tab) lets the page render at once on a full load, while the
+  // request above is on its way (after hydration: the exported HTML has no tenant in it).
+  useEffect(() => {
+    const cached = cachedTenant();
+    if (cached) queryClient.setQueryData(["get", "/api/v1/tenant", {}], (now: unknown) => now ?? cached, { updatedAt: 0 });
+  }, [queryClient]);
+  const answered = tenant.dataUpdatedAt > 0 ? tenant.data : undefined;
+  useEffect(() => {
+    if (answered) cacheTenant(answered);
+  }, [answered]);
   const me = $api.useQuery("get", "/api/v1/me", {}, { staleTime: 60_000 });
 
   return (

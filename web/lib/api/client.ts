@@ -1,5 +1,6 @@
 import createFetchClient, { type Middleware } from "openapi-fetch";
 import createQueryClient from "openapi-react-query";
+import { forgetTenant } from "../tenant-cache";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -43,6 +44,7 @@ export const signedOutMiddleware: Middleware = {
 
 export function goToSignIn(): void {
   if (typeof window === "undefined" || window.location.pathname === SIGN_IN_PATH) return;
+  forgetTenant();
   const next = window.location.pathname + window.location.search;
   window.location.assign(`${SIGN_IN_PATH}?next=${encodeURIComponent(next)}`);
 }
