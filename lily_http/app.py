@@ -20,7 +20,7 @@ from lily_adapters.container import Container
 from lily_core.errors import LilyError
 from lily_http.api import api_router
 from lily_http.api.errors import lily_error, validation_error
-from lily_http.dashboard import DASHBOARD_DIR, serve_dashboard
+from lily_http.dashboard import DASHBOARD_DIR, photo_origins, serve_dashboard
 from lily_http.docs import add_docs
 from lily_http.routes import calcom, chatwoot, ops, stripe, twilio, uploads
 
@@ -56,7 +56,9 @@ def create_app(container: Container, dashboard: Path = DASHBOARD_DIR) -> FastAPI
     app.include_router(ops.router)
     app.include_router(api_router)
     add_docs(app)
-    serve_dashboard(app, dashboard)  # every GET no route answers
+    settings = container.settings()
+    photos = photo_origins(settings.s3_bucket, settings.s3_endpoint_url)
+    serve_dashboard(app, dashboard, photos)  # every GET no route answers
 
     return app
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
@@ -24,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["DASHBOARD_DIR", "content_security_policy", "serve_dashboard"]
+__all__ = ["DASHBOARD_DIR", "content_security_policy", "photo_origins", "serve_dashboard"]
 
 DASHBOARD_DIR = Path(str(resources.files("lily_http"))) / "web"
 
@@ -50,8 +51,9 @@ project's folder:</p>
 """
 
 
-def content_security_policy(html: bytes) -> str:
-    """The policy for one page: its inline scripts allowed by hash, nothing else inline."""
+def content_security_policy(html: bytes, image_sources: tuple[str, ...] = ()) -> str:
+    """The policy for one page: its inline scripts allowed by hash, nothing else inline;
+    images also from `image_sources` (the photo bucket's origin)."""
     hashes = sorted(
         {
             "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
@@ -66,7 +68,7 @@ def content_security_policy(html: bytes) -> str:
             # Tailwind ships a stylesheet; React sets style attributes (inline styles cannot
             # run code, so they are allowed)
             "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data: blob:",
+            " ".join(["img-src 'self' data: blob:", *image_sources]),
             "font-src 'self'",
             "connect-src 'self'",
             "object-src 'none'",
@@ -77,15 +79,30 @@ def content_security_policy(html: bytes) -> str:
     )
 
 
+def photo_origins(s3_bucket: str | None, s3_endpoint_url: str | None) -> tuple[str, ...]:
+    """Where the dashboard's photos come from besides this origin: an S3 bucket's presigned
+    links (its endpoint's origin, or AWS's hosts), none with photos on local disk."""
+    if not s3_bucket:
+        return ()
+    if not s3_endpoint_url:
+        return ("https://*.amazonaws.com",)
+    endpoint = urlsplit(s3_endpoint_url)
+    return (f"{endpoint.scheme}://{endpoint.netloc}", f"{endpoint.scheme}://*.{endpoint.netloc}")
+
+
 @lru_cache(maxsize=256)
-def _policy_of(path: str, mtime_ns: int) -> str:
-    return content_security_policy(Path(path).read_bytes())
+def _policy_of(path: str, mtime_ns: int, image_sources: tuple[str, ...]) -> str:
+    return content_security_policy(Path(path).read_bytes(), image_sources)
 
 
 class _Dashboard(StaticFiles):
     """StaticFiles (with `html=True`: `/inbox/` serves `inbox/index.html`, a miss the
     export's `404.html` for a browser, the API's JSON 404 for any other client) plus the
     headers above."""
+
+    def __init__(self, directory: Path, image_sources: tuple[str, ...]) -> None:
+        super().__init__(directory=directory, html=True)
+        self.image_sources = image_sources
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
@@ -106,7 +123,9 @@ class _Dashboard(StaticFiles):
         headers["X-Content-Type-Options"] = "nosniff"
         if str(full_path).endswith(".html"):
             headers["Cache-Control"] = "no-cache"
-            headers["Content-Security-Policy"] = _policy_of(str(full_path), stat_result.st_mtime_ns)
+            headers["Content-Security-Policy"] = _policy_of(
+                str(full_path), stat_result.st_mtime_ns, self.image_sources
+            )
             headers["Referrer-Policy"] = "same-origin"
             headers["X-Frame-Options"] = "DENY"
         elif "/_next/static/" in Path(full_path).as_posix():
@@ -122,14 +141,15 @@ async def _not_built(scope: Scope, receive: Receive, send: Send) -> None:
     await HTMLResponse(_NOT_BUILT, headers={"Cache-Control": "no-cache"})(scope, receive, send)
 
 
-def serve_dashboard(app: FastAPI, directory: Path = DASHBOARD_DIR) -> None:
+def serve_dashboard(
+    app: FastAPI, directory: Path = DASHBOARD_DIR, image_sources: tuple[str, ...] = ()
+) -> None:
     """Serve the dashboard at `/` for every GET that no route of the app answers (the
     router's default, so routes added later still win, and a wrong method on a route is
-    still its 405); a page saying how to build it when it was not built."""
+    still its 405); a page saying how to build it when it was not built. Its pages may show
+    images from `image_sources` too (see `photo_origins`)."""
     files: Any = (
-        _Dashboard(directory=directory, html=True)
-        if (directory / "index.html").is_file()
-        else _not_built
+        _Dashboard(directory, image_sources) if (directory / "index.html").is_file() else _not_built
     )
 
     async def dashboard(scope: Scope, receive: Receive, send: Send) -> None:

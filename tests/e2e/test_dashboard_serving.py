@@ -15,7 +15,7 @@ from lily_adapters.container import build_container
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
 from lily_http.app import create_app
-from lily_http.dashboard import DASHBOARD_DIR
+from lily_http.dashboard import DASHBOARD_DIR, content_security_policy, photo_origins
 
 BOOT = 'self.__next_f=self.__next_f||[];self.__next_f.push([0,"<b>"])'
 PAGE = f"""<!DOCTYPE html><html><head><script src="/_next/static/chunks/main-1a2b.js" async>
@@ -118,3 +118,16 @@ def test_the_installed_dashboard_is_served_at_the_root(tmp_path: Path) -> None:
 
     assert root.status_code == 200 and "content-security-policy" in root.headers
     assert signin.status_code == 200 and "Sign in" in signin.text
+
+
+def test_photos_from_the_bucket_are_allowed_images_and_nothing_else_is() -> None:
+    assert photo_origins(None, None) == ()
+    assert photo_origins("photos", None) == ("https://*.amazonaws.com",)
+    minio = photo_origins("photos", "http://127.0.0.1:9000/")
+    assert minio == ("http://127.0.0.1:9000", "http://*.127.0.0.1:9000")
+
+    policy = content_security_policy(PAGE.encode(), minio)
+
+    img_src = next(d for d in policy.split("; ") if d.startswith("img-src"))
+    assert img_src == "img-src 'self' data: blob: http://127.0.0.1:9000 http://*.127.0.0.1:9000"
+    assert "connect-src 'self';" in policy  # the bucket only for images
