@@ -287,7 +287,7 @@ class Container(containers.DeclarativeContainer):
 
     # use cases: operators
     onboard_tenant = providers.Factory(OnboardTenant, uow=uow, clock=clock)
-    update_tenant = providers.Factory(UpdateTenant, uow=uow)
+    update_tenant = providers.Factory(UpdateTenant, uow=uow, clock=clock)
     import_pricebook = providers.Factory(ImportPriceBook, uow=uow, clock=clock)
     set_service = providers.Factory(SetService, uow=uow, clock=clock)
     preview_quote = providers.Factory(PreviewQuote, uow=uow)
@@ -325,7 +325,7 @@ class Container(containers.DeclarativeContainer):
     replace_pricebook = providers.Factory(ReplacePriceBook, uow, clock)
     list_pricebook_versions = providers.Factory(ListPriceBookVersions, uow)
     get_tenant_settings = providers.Factory(GetTenantSettings, uow)
-    update_tenant_settings = providers.Factory(UpdateTenantSettings, uow)
+    update_tenant_settings = providers.Factory(UpdateTenantSettings, uow, clock)
     create_upload = providers.Factory(CreateUpload, uow, photo_store, clock)
     stats_repository = providers.Singleton(SqlStatsRepository, engine)
     get_stats = providers.Factory(GetStats, stats_repository, clock)

@@ -109,6 +109,11 @@ tenants = sa.Table(
     sa.Column("chatwoot_secret", sa.String(128)),
     sa.Column("automations_paused", sa.Boolean, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # migration 0008: the HELP answer's contact and sentence, the first text's opt-out line
+    sa.Column("help_contact", sa.String(254)),
+    sa.Column("help_message", sa.String(160)),
+    sa.Column("opt_out_notice", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("opt_out_notice_changed_at", UtcDateTime),
 )
 
 users = sa.Table(

@@ -52,10 +52,14 @@ OPT_OUT_LINE = "Reply STOP to opt out."
 
 
 def help_reply(tenant: Tenant) -> str:
-    """The answer to HELP/INFO, with every element CTIA asks for."""
+    """The answer to HELP/INFO, with every element CTIA asks for. The tenant may name
+    another contact (a phone number or an email address) and add a sentence of its own;
+    the elements stay."""
+    contact = tenant.help_contact or tenant.phone
+    reach = f"email {contact}" if "@" in contact else f"call {contact}"
+    own = f" {tenant.help_message.strip()}" if tenant.help_message else ""
     return (
-        f"{tenant.name}: for help, call {tenant.phone} or reply to this text. "
-        f"{MSG_RATES} {OPT_OUT_LINE}"
+        f"{tenant.name}: for help, {reach} or reply to this text.{own} {MSG_RATES} {OPT_OUT_LINE}"
     )
 
 

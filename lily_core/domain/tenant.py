@@ -117,6 +117,10 @@ class Tenant:
     chatwoot_inbox_id: int | None = None
     chatwoot_secret: str | None = attrs.field(default=None, repr=False)
     automations_paused: bool = False
+    help_contact: str | None = None  # the HELP answer's phone or email; None: `phone`
+    help_message: str | None = None  # a sentence of the tenant's own in the HELP answer
+    opt_out_notice: bool = True  # the first text-back says how to opt out
+    opt_out_notice_changed_at: datetime | None = None  # when the tenant last chose
     created_at: datetime
 
     @property

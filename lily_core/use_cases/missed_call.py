@@ -49,9 +49,11 @@ class CallResult:
 
 def first_text_back(tenant: Tenant, lead: Lead) -> str:
     """The tenant's missed-call text; a lead Lily has never texted is also told how to opt
-    out (CTIA: the first message says so)."""
+    out (CTIA: the first message says so), unless the tenant turned that off (its choice
+    and when it made it are kept on the tenant)."""
     text = tenant.render_missed_call_text()
-    return with_opt_out_line(text) if lead.first_contact_at is None else text
+    first = lead.first_contact_at is None
+    return with_opt_out_line(text) if first and tenant.opt_out_notice else text
 
 
 class HandleVoiceCall:

@@ -10,7 +10,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from lily_core.domain.geo import lookup_zip, require_timezone, require_zip
-from lily_core.domain.phone import normalize_business_phone
+from lily_core.domain.phone import normalize_business_phone, normalize_phone
 from lily_core.domain.principal import Principal
 from lily_core.domain.sanitize import clean_text
 from lily_core.domain.tenant import (
@@ -140,6 +140,24 @@ def _int_in(low: int, high: int) -> Callable[[str, str], int]:
     return convert
 
 
+def _help_contact(raw: str, field: str) -> str:
+    """A phone number (E.164 after normalising) or an email address, for the HELP answer."""
+    value = raw.strip()
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        if not local or "." not in domain or any(c.isspace() for c in value):
+            raise InvalidInput(f"{value!r} is not an email address", field=field)
+        return _at_most(254, value, field)
+    return normalize_phone(value, field=field)
+
+
+def _help_message(raw: str, field: str) -> str:
+    text = _at_most(160, _text(raw, field), field)
+    if "{" in text or "}" in text:
+        raise InvalidInput("takes no placeholders", field=field)
+    return text
+
+
 def _bool(raw: str, field: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in ("true", "yes", "on", "1"):
@@ -189,6 +207,9 @@ _SETTINGS: dict[str, Callable[[str, str], Any]] = {
     "twilio_account_sid": _optional(_text_upto(64)),
     "twilio_auth_token": _optional(_text_upto(128)),
     "automations_paused": _bool,
+    "help_contact": _optional(_help_contact),
+    "help_message": _optional(_help_message),
+    "opt_out_notice": _bool,
 }
 
 UPDATABLE_SETTINGS = frozenset(_SETTINGS)
@@ -218,9 +239,12 @@ def _validated(changes: Mapping[str, object]) -> dict[str, Any]:
     return values
 
 
-def _apply(tenant: Tenant, values: Mapping[str, Any]) -> None:
+def _apply(tenant: Tenant, values: Mapping[str, Any], clock: Clock | None) -> None:
     if "forward_to" in values:
         _check_no_call_loop(values["forward_to"], tenant.phone)
+    notice = values.get("opt_out_notice", tenant.opt_out_notice)
+    if notice != tenant.opt_out_notice and clock is not None:
+        tenant.opt_out_notice_changed_at = clock.now()  # the choice, on record
     for name, value in values.items():
         setattr(tenant, name, value)
 
@@ -230,14 +254,14 @@ class UpdateTenant:
     line) or JSON values (null clears an optional setting); every value is validated before
     anything is written."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+    def __init__(self, uow: UnitOfWork, clock: Clock | None = None) -> None:
+        self.uow, self.clock = uow, clock
 
     def __call__(self, slug: str, changes: Mapping[str, object]) -> Tenant:
         values = _validated(changes)
         with self.uow:
             tenant = find_tenant(self.uow, slug)
-            _apply(tenant, values)
+            _apply(tenant, values, self.clock)
             self.uow.commit()
         return tenant
 
@@ -249,6 +273,7 @@ def tenant_settings(tenant: Tenant) -> dict[str, Any]:
     view: dict[str, Any] = {"id": tenant.id, "slug": tenant.slug, "phone": tenant.phone}
     view.update((name, getattr(tenant, name)) for name in _SETTINGS if name not in SECRET_SETTINGS)
     view["quiet_hours"] = str(tenant.quiet_hours)
+    view["opt_out_notice_changed_at"] = tenant.opt_out_notice_changed_at
     view.update((f"{name}_set", bool(getattr(tenant, name))) for name in SECRET_SETTINGS)
     return view
 
@@ -275,14 +300,14 @@ class UpdateTenantSettings:
     """UpdateTenant for the caller's tenant; owners only (Forbidden otherwise). Answers the
     settings as GetTenantSettings does."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+    def __init__(self, uow: UnitOfWork, clock: Clock | None = None) -> None:
+        self.uow, self.clock = uow, clock
 
     def __call__(self, principal: Principal, changes: Mapping[str, object]) -> dict[str, Any]:
         principal.require_owner()
         values = _validated(changes)
         with self.uow.for_tenant(principal.tenant.id):
             tenant = _own_tenant(self.uow, principal)
-            _apply(tenant, values)
+            _apply(tenant, values, self.clock)
             self.uow.commit()
         return tenant_settings(tenant)

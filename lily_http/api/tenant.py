@@ -3,6 +3,7 @@ are those `lily tenant update` takes; secrets are never shown, only whether each
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -48,6 +49,14 @@ class TenantSettings(BaseModel):
     chatwoot_inbox_id: int | None
     twilio_account_sid: str | None = Field(description="The tenant's own Twilio subaccount")
     automations_paused: bool
+    help_contact: str | None = Field(
+        description="The HELP answer's phone number or email; null: the business number"
+    )
+    help_message: str | None = Field(description="A sentence of the tenant's own in HELP")
+    opt_out_notice: bool = Field(description="The first text-back says how to opt out")
+    opt_out_notice_changed_at: datetime | None = Field(
+        description="When the tenant last turned the opt-out line on or off"
+    )
     calcom_secret_set: bool
     chatwoot_secret_set: bool
     twilio_auth_token_set: bool
@@ -83,6 +92,9 @@ class TenantChanges(BaseModel):
     twilio_account_sid: str | None = Field(None, max_length=_TEXT)
     twilio_auth_token: str | None = Field(None, max_length=_TEXT, description="Write only")
     automations_paused: bool | None = None
+    help_contact: str | None = Field(None, max_length=_TEXT, description="E.164 or an email")
+    help_message: str | None = Field(None, max_length=_TEXT, description="At most 160 chars")
+    opt_out_notice: bool | None = None
 
 
 def _render(settings: dict[str, Any], public_url: str) -> TenantSettings:

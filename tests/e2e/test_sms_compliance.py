@@ -300,3 +300,25 @@ def test_the_dashboard_api_lists_the_ledger_for_the_callers_tenant_only(lily: Li
     assert [i["action"] for i in later.json()["items"]] == ["opt_in"]
     theirs = lily.client.get("/api/v1/compliance/ledger", headers=owner_headers(lily, other))
     assert theirs.json() == {"items": []}
+
+
+def test_help_and_the_first_texts_opt_out_line_follow_the_tenants_choices(lily: Lily) -> None:
+    owner = owner_headers(lily)
+    changes = {"help_contact": "help@acme.example", "opt_out_notice": False}
+    response = lily.client.patch("/api/v1/tenant", json=changes, headers=owner)
+    assert response.status_code == 200, response.text
+    settings = response.json()
+    assert (settings["help_contact"], settings["opt_out_notice"]) == ("help@acme.example", False)
+    assert settings["opt_out_notice_changed_at"] is not None  # the choice, on record
+    lily.tenant = lily.update_tenant()
+
+    lily.missed_call("CA" + "f" * 32)
+    lily.sms("SM" + "f" * 32, "HELP")
+    lily.run_worker_at(after(START, JITTER_MAX + 0.5))
+
+    texts = {m.kind: m.body for m in lily.outbound()}
+    assert "STOP" not in texts[MessageKind.MISSED_CALL]
+    assert texts[MessageKind.HELP] == (
+        "Acme Wash Co: for help, email help@acme.example or reply to this text. "
+        "Msg & data rates may apply. Reply STOP to opt out."
+    )

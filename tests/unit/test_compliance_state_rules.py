@@ -272,3 +272,16 @@ def test_the_first_text_back_says_how_to_opt_out_later_ones_do_not() -> None:
     assert first_text_back(tenant, lead).endswith("Reply STOP to opt out.")
     lead.first_contact_at = CREATED
     assert first_text_back(tenant, lead) == tenant.render_missed_call_text()
+
+
+def test_help_names_the_tenants_own_contact_and_sentence() -> None:
+    tenant = _tenant(name="Acme", help_contact="help@acme.example", help_message="Mon-Fri 8-5.")
+    assert help_reply(tenant) == (
+        "Acme: for help, email help@acme.example or reply to this text. Mon-Fri 8-5. "
+        "Msg & data rates may apply. Reply STOP to opt out."
+    )
+
+
+def test_a_tenant_may_turn_the_opt_out_line_off() -> None:
+    tenant = _tenant(name="Acme", opt_out_notice=False)
+    assert first_text_back(tenant, _lead()) == tenant.render_missed_call_text()

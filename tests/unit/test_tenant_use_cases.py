@@ -217,3 +217,28 @@ def test_users_and_api_keys(db, clock) -> None:
         found = uow.api_keys.get_by_hash(hash_api_key(token))
     assert found is not None and found.id == key.id
     assert token not in repr(key)
+
+
+def test_help_and_the_opt_out_line_are_configurable_within_ctias_rules(db, clock) -> None:
+    onboard(db, clock)
+    update = UpdateTenant(InMemoryUnitOfWork(db), clock)
+    for field, bad in (
+        ("help_contact", "not a contact"),
+        ("help_contact", "help@nowhere"),
+        ("help_message", "x" * 161),
+        ("help_message", "Hi {business}"),
+        ("opt_out_notice", "maybe"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            update("acme-wash-co", {field: bad})
+        assert err.value.field == field
+    tenant = update("acme-wash-co", {"help_contact": "(214) 555-0199", "help_message": "Open 8-5."})
+    assert (tenant.help_contact, tenant.opt_out_notice_changed_at) == ("+12145550199", None)
+    assert update("acme-wash-co", {"help_contact": "Help@Acme.example"}).help_contact == (
+        "Help@Acme.example"
+    )
+    clock.advance(60)
+    tenant = update("acme-wash-co", {"opt_out_notice": "false"})
+    assert not tenant.opt_out_notice
+    assert tenant.opt_out_notice_changed_at == clock.now()  # the choice, on record
+    assert update("acme-wash-co", {"help_contact": None}).help_contact is None

@@ -1417,6 +1417,16 @@ export interface components {
             forward_to?: string | null;
             /** Google Calendar Id */
             google_calendar_id?: string | null;
+            /**
+             * Help Contact
+             * @description E.164 or an email
+             */
+            help_contact?: string | null;
+            /**
+             * Help Message
+             * @description At most 160 chars
+             */
+            help_message?: string | null;
             /** Missed Call Dedupe Minutes */
             missed_call_dedupe_minutes?: number | null;
             /**
@@ -1426,6 +1436,8 @@ export interface components {
             missed_call_template?: string | null;
             /** Name */
             name?: string | null;
+            /** Opt Out Notice */
+            opt_out_notice?: boolean | null;
             /**
              * Quiet Hours
              * @description HH:MM-HH:MM
@@ -1486,6 +1498,16 @@ export interface components {
             forward_to: string | null;
             /** Google Calendar Id */
             google_calendar_id: string | null;
+            /**
+             * Help Contact
+             * @description The HELP answer's phone number or email; null: the business number
+             */
+            help_contact: string | null;
+            /**
+             * Help Message
+             * @description A sentence of the tenant's own in HELP
+             */
+            help_message: string | null;
             /** Id */
             id: string;
             /** Missed Call Dedupe Minutes */
@@ -1494,6 +1516,16 @@ export interface components {
             missed_call_template: string;
             /** Name */
             name: string;
+            /**
+             * Opt Out Notice
+             * @description The first text-back says how to opt out
+             */
+            opt_out_notice: boolean;
+            /**
+             * Opt Out Notice Changed At
+             * @description When the tenant last turned the opt-out line on or off
+             */
+            opt_out_notice_changed_at: string | null;
             /**
              * Phone
              * @description The business number (E.164)
