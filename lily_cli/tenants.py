@@ -41,6 +41,14 @@ def tenant_view(tenant: Tenant) -> dict[str, Any]:
         "chatwoot_inbox_id": tenant.chatwoot_inbox_id,
         "chatwoot_secret": tenant.chatwoot_secret,
         "automations_paused": tenant.automations_paused,
+        "help_contact": tenant.help_contact,
+        "help_message": tenant.help_message,
+        "opt_out_notice": tenant.opt_out_notice,
+        "opt_out_notice_changed_at": (
+            tenant.opt_out_notice_changed_at.isoformat()
+            if tenant.opt_out_notice_changed_at
+            else None
+        ),
         "created_at": tenant.created_at.isoformat(),
     }
 
@@ -182,6 +190,20 @@ def update(
     paused: Annotated[
         bool | None, typer.Option("--pause/--resume", help="Hold automated messages.")
     ] = None,
+    help_contact: Annotated[
+        str | None,
+        typer.Option(metavar="E164|EMAIL", help="HELP's contact; '' means the business number."),
+    ] = None,
+    help_message: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="A sentence of your own in HELP.")
+    ] = None,
+    opt_out_notice: Annotated[
+        bool | None,
+        typer.Option(
+            "--opt-out-notice/--no-opt-out-notice",
+            help="Whether the first text-back says 'Reply STOP to opt out.'",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a tenant's settings; every value is checked before anything is written."""
@@ -207,6 +229,9 @@ def update(
         "twilio_account_sid": twilio_account_sid,
         "twilio_auth_token": twilio_auth_token,
         "automations_paused": paused,
+        "help_contact": help_contact,
+        "help_message": help_message,
+        "opt_out_notice": opt_out_notice,
     }
     changes = {key: str(value) for key, value in given.items() if value is not None}
     if not changes:

@@ -66,3 +66,25 @@ def test_bad_input_fails_cleanly(tmp_path: Path) -> None:
     fails_cleanly(
         lily("compliance", "export", "acme-wash", "--since", "yesterday", ok=False), "yesterday"
     )
+
+
+def test_tenant_update_sets_helps_contact_and_the_opt_out_line(tmp_path: Path) -> None:
+    lily: Lily = lily_runner(tmp_path)
+    lily("tenant", "create", "--name", "Acme Wash", "--phone", "+12145550100")
+
+    done = lily(
+        "tenant", "update", "acme-wash", "--help-contact", "help@acme.example",
+        "--help-message", "Open 8-5.", "--no-opt-out-notice", "--json",
+    )  # fmt: skip
+
+    shown = json.loads(done.stdout)
+    assert (shown["help_contact"], shown["help_message"]) == ("help@acme.example", "Open 8-5.")
+    assert shown["opt_out_notice"] is False and shown["opt_out_notice_changed_at"]
+    cleared = json.loads(
+        lily("tenant", "update", "acme-wash", "--help-contact", "", "--json").stdout
+    )
+    assert cleared["help_contact"] is None
+    fails_cleanly(
+        lily("tenant", "update", "acme-wash", "--help-contact", "nobody", ok=False),
+        "--help-contact",
+    )
