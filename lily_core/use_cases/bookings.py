@@ -297,8 +297,9 @@ class HandleBookingWebhook:
     def _schedule_review(
         self, tenant: Tenant, lead: Lead, booking: Booking, now: datetime, effects: _Effects
     ) -> None:
-        """Every customer is asked (no gating on how happy they are), at most once per
-        cooldown; business-initiated, so SendMessage holds it past quiet hours."""
+        """Every customer is asked (no gating on how happy they are: FTC, 16 CFR 465.7), at
+        most once per cooldown; business-initiated, so SendMessage holds it past quiet hours
+        and outside the recipient's state window."""
         due = review_due(tenant, booking)
         if not tenant.review_url or not lead.phone or review_blocked(self.uow, tenant, lead, due):
             return
