@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from lily_core.domain.consent import ConsentAction
 from lily_core.domain.leads import ERROR_CODE_MAX, PROVIDER_SID_MAX, MessageStatus
 from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
 from lily_core.ports.clock import Clock
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.inbound import record_consent, suppress_queued
 
 _PROVIDER_STATUS = {
     "sent": MessageStatus.SENT,
@@ -23,11 +27,15 @@ _RANK = {
 }
 
 
+CARRIER_OPTED_OUT = "21610"  # Twilio: "Attempt to send to unsubscribed recipient"
+
+
 class RecordDeliveryStatus:
     """Apply a provider delivery callback (sent, delivered, undelivered, failed + error
     code such as 30003-30007) to the stored message. Unknown SIDs and statuses that add
     nothing (queued, sending...) are ignored; returns whether the message changed. A missing
-    SID, or a SID or error code longer than Lily keeps, is InvalidInput."""
+    SID, or a SID or error code longer than Lily keeps, is InvalidInput. The carrier's 21610
+    (the recipient unsubscribed) opts the lead out and goes into the opt-out ledger."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self.uow, self.clock = uow, clock
@@ -50,6 +58,17 @@ class RecordDeliveryStatus:
             message.status = new
             if error_code:
                 message.error_code = error_code
-            message.updated_at = self.clock.now()
+            message.updated_at = now = self.clock.now()
+            if error_code == CARRIER_OPTED_OUT:
+                self._opt_out(tenant, message.lead_id, sid, now)
             self.uow.commit()
         return True
+
+    def _opt_out(self, tenant: Tenant, lead_id: str, sid: str, now: datetime) -> None:
+        lead = self.uow.leads.get(tenant.id, lead_id)
+        if lead is None or lead.opted_out:
+            return
+        lead.opted_out, lead.opted_out_at = True, now
+        suppress_queued(self.uow, tenant.id, lead.id)
+        evidence = f"carrier:{CARRIER_OPTED_OUT}"
+        record_consent(self.uow, lead, ConsentAction.OPT_OUT, evidence, now, message_sid=sid)

@@ -337,6 +337,17 @@ def test_an_undelivered_callback_records_the_carrier_error(lily: Lily, code: str
     assert (message.status, message.error_code) == (MessageStatus.UNDELIVERED, code)
 
 
+def test_a_21610_in_a_status_callback_opts_the_lead_out_on_the_ledger(lily: Lily) -> None:
+    sid = _sent_text(lily)
+
+    assert lily.status_callback(sid, "failed", error_code="21610").status_code == 204
+    assert lily.status_callback(sid, "failed", error_code="21610").status_code == 204  # again
+
+    assert lily.lead().opted_out
+    [record] = lily.container.export_consent_ledger()(lily.tenant.slug)
+    assert (record.action, record.evidence, record.message_sid) == ("opt_out", "carrier:21610", sid)
+
+
 def test_a_status_callback_needs_a_valid_signature(lily: Lily) -> None:
     sid = _sent_text(lily)
     form = {"MessageSid": sid, "MessageStatus": "delivered", "From": BUSINESS_PHONE}
