@@ -8,7 +8,9 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
+from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.domain.leads import MessageKind, MessageStatus
 from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message, upsert_lead
 from tests.e2e.conftest import BUSINESS_PHONE, CALLER, JITTER_MAX, JITTER_MIN, START, Lily, after
@@ -322,3 +324,21 @@ def test_help_and_the_first_texts_opt_out_line_follow_the_tenants_choices(lily: 
         "Acme Wash Co: for help, email help@acme.example or reply to this text. "
         "Msg & data rates may apply. Reply STOP to opt out."
     )
+
+
+def test_the_ledger_outlives_a_deleted_lead_and_still_stops_its_texts(lily: Lily) -> None:
+    lily.sms("SM" + "9" * 32, "STOP")
+    with lily.container.engine().begin() as conn:  # the lead erased, its rows with it
+        set_tenant_scope(conn, None)
+        for table in ("messages", "conversations", "calls", "leads"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    assert lily.count_rows("leads") == 0
+    assert lily.count_rows("consent_ledger") == 1
+
+    lily.clock.advance(minutes=5)
+    lily.missed_call("CA" + "9" * 32)  # a new lead for the same number
+    lily.run_worker_at(after(lily.clock.now(), JITTER_MAX + 0.5))
+
+    assert lily.twilio.messages == []
+    [text_back] = lily.outbound()
+    assert text_back.status == MessageStatus.SUPPRESSED
