@@ -83,9 +83,11 @@ STATE_RULES: tuple[StateRule, ...] = (
     StateRule("TX", _week(_hours(9, 21), _hours(9, 21), _hours(12, 21)),
               "Tex. Bus. & Com. Code § 301.051: 9 a.m.-9 p.m. on a weekday or Saturday, "
               "noon-9 p.m. on Sunday", verified=False),
-    StateRule("MS", _week(_hours(8, 20), _hours(8, 20), None),
-              "Miss. Code § 77-3-723: 8 a.m.-8 p.m. (the statute says Central Standard Time), "
-              "no telephone solicitation on a Sunday"),
+    # 8-8 "Central Standard Time": in daylight time that is 9 a.m.-9 p.m. on the clock, so
+    # the window kept all year is the stricter overlap, 9 a.m.-8 p.m. local
+    StateRule("MS", _week(_hours(9, 20), _hours(9, 20), None),
+              "Miss. Code § 77-3-723: 8 a.m.-8 p.m. Central Standard Time, no telephone "
+              "solicitation on a Sunday (kept as 9 a.m.-8 p.m. local all year)"),
     StateRule("RI", _week(_hours(9, 18), _hours(10, 17), None),
               "R.I. Gen. Laws § 5-61-3.6 (only during the hours of operation of § 5-61-2(9)): "
               "9 a.m.-6 p.m. Monday-Friday, 10 a.m.-5 p.m. Saturday, never on a Sunday or a "

@@ -178,8 +178,8 @@ def test_quiet_hours_that_swallow_the_law_s_window_give_way_to_the_law() -> None
 def test_mississippi_has_no_sunday() -> None:
     saturday_night = _local("America/Chicago", 2026, 6, 6, 20, 30)
     assert next_allowed(saturday_night, "America/Chicago", "MS", None) == _local(
-        "America/Chicago", 2026, 6, 8, 8, 0
-    )
+        "America/Chicago", 2026, 6, 8, 9, 0
+    )  # 8 a.m. CST is 9 a.m. CDT
 
 
 def test_rhode_island_skips_legal_holidays() -> None:
