@@ -10,6 +10,7 @@ import secrets
 
 from lily_core.domain.principal import Principal, Role
 from lily_core.domain.records import ApiKey, User
+from lily_core.domain.sanitize import clean_text
 from lily_core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from lily_core.ports.auth import PasswordCheck, PasswordHasher
 from lily_core.ports.clock import Clock
@@ -103,7 +104,7 @@ class CreateApiKey:
         self.uow, self.clock = uow, clock
 
     def __call__(self, slug: str, name: str = "default") -> tuple[ApiKey, str]:
-        name = name.strip()
+        name = clean_text(name).strip()  # storable: no NUL, no lone surrogate
         if not name or len(name) > API_KEY_NAME_MAX:
             raise InvalidInput(f"must be 1 to {API_KEY_NAME_MAX} characters", field="name")
         token = API_KEY_PREFIX + secrets.token_urlsafe(32)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import attrs
 
 from lily_core.domain.principal import Principal, Role
+from lily_core.domain.sanitize import clean_text
 from lily_core.errors import RateLimited, Unauthenticated
 from lily_core.ports.auth import PasswordHasher, SignInThrottle, TokenClaims, TokenSigner
 from lily_core.ports.clock import Clock
@@ -53,7 +54,7 @@ class SignIn:
         self.signer, self.throttle, self.lifetime = signer, throttle, lifetime
 
     def __call__(self, email: str, password: str, client: str | None = None) -> IssuedToken:
-        email = email.strip().lower()
+        email = clean_text(email).strip().lower()  # storable: a NUL is no address anyway
         email_key = throttle_key("email", email)
         keys = [email_key] + ([throttle_key("client", client)] if client else [])
         wait = max(self.throttle.blocked_for(key) for key in keys)

@@ -172,6 +172,23 @@ def test_failures_from_one_address_block_it_whatever_the_email(lily: Lily) -> No
 # -- API keys ------------------------------------------------------------------------------
 
 
+def test_a_nul_in_the_email_is_a_wrong_email_not_a_500(lily: Lily) -> None:
+    add_user(lily)
+
+    for route in ("/api/v1/auth/token", "/api/v1/auth/session"):
+        response = lily.client.post(route, json={"email": "owner\u0000@acme.test", "password": "x"})
+        assert response.status_code == 401, response.text  # PostgreSQL refuses NUL in text
+
+
+def test_an_api_key_name_with_a_nul_is_stored_without_it(lily: Lily) -> None:
+    owner = bearer(lily.container.create_api_key()(lily.tenant.slug, "admin")[1])
+
+    created = lily.client.post("/api/v1/apikeys", json={"name": "zap\u0000ier"}, headers=owner)
+
+    assert created.status_code == 201, created.text  # PostgreSQL refuses NUL: it was a 500
+    assert created.json()["name"] == "zapier"
+
+
 def test_an_owner_makes_lists_and_revokes_api_keys(lily: Lily) -> None:
     add_user(lily)
     owner = bearer(user_token(lily))

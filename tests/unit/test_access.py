@@ -244,6 +244,12 @@ def test_api_key_names_are_bounded(world: World) -> None:
         assert raised.value.field == "name"
 
 
+def test_api_key_names_are_made_storable(world: World) -> None:
+    key, _ = CreateApiKey(world.uow(), world.clock)(world.tenant.slug, " zap\x00ier\ud800 ")
+
+    assert key.name == "zapier\ufffd"  # PostgreSQL refuses NUL in text: a 500 before
+
+
 def test_the_scrypt_hasher_reads_its_hashes_and_nothing_else() -> None:
     hasher = ScryptPasswordHasher()
     stored = hash_password(PASSWORD)
