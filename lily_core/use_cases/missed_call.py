@@ -101,6 +101,8 @@ class HandleVoiceCall:
                 updated_at=now,
             )
             self.uow.calls.add(call)
+            # The customer reached out: the conversation is unread until the owner opens it.
+            lead.last_activity_at = lead.last_inbound_at = now
             window = timedelta(minutes=tenant.missed_call_dedupe_minutes)
             if previous is not None and now - previous.created_at < window:
                 self.uow.commit()

@@ -80,7 +80,7 @@ def test_a_missed_call_and_its_text_back_are_in_the_dashboard(lily: Lily, api: A
             "opted_out": False,
             "created_at": called,
             "last_activity_at": called,
-            "unread": False,
+            "unread": True,  # a missed call is the customer reaching out
         }
     ]
     [queued] = api.messages(lead_id)

@@ -143,8 +143,12 @@ def test_every_message_in_or_out_is_activity_and_inbound_is_unread(world: World)
     lead_id = world.missed_call()
     called = world.clock.now()
     lead = world.lead(lead_id)
-    assert (lead.last_activity_at, lead.last_inbound_at) == (called, None)
-    assert not is_unread(lead)  # Lily's own text-back is nothing to read
+    assert lead.last_activity_at == lead.last_inbound_at == called
+    assert is_unread(lead)  # a missed call is the customer reaching out
+
+    world.clock.advance(minutes=1)
+    MarkLeadRead(world.uow(), world.clock)(world.tenant.id, lead_id)
+    assert not is_unread(world.lead(lead_id))
 
     world.clock.advance(minutes=3)
     world.sms("my driveway")
