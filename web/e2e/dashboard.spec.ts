@@ -28,6 +28,7 @@ test("a missed call appears in the inbox; the owner reads the text-back and repl
   // no reload: the inbox polls
   const conversation = page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /\(512\) 555-0134/ });
   await expect(conversation).toBeVisible();
+  await expect(conversation).toHaveAccessibleName(/\bunread\b/); // a new caller is unread
 
   // the customer answers the text-back with photos and a ZIP: marked unread, no reload
   await expect.poll(async () => (await phone.sent()).filter((m) => m.to === CALLER).length, { timeout: 15_000 }).toBe(1);
