@@ -438,16 +438,20 @@ class SqlBookingRepository(_SqlRepository[Booking], ports.BookingRepository):
         tenant_id: str,
         *,
         status: BookingStatus | None = None,
+        lead_id: str | None = None,
         start_from: datetime | None = None,
         start_before: datetime | None = None,
         limit: int = 50,
         after: Cursor | None = None,
     ) -> Page[Booking]:
-        # Served by ix_bookings_tenant_start (tenant_id, start_at, id).
+        # Served by ix_bookings_tenant_start (tenant_id, start_at, id); a lead's (few) by
+        # ix_bookings_tenant_lead (tenant_id, lead_id, status).
         c, ident = t.bookings.c, self._ordered_id()
         stmt = sa.select(Booking).where(c.tenant_id == tenant_id)
         if status is not None:
             stmt = stmt.where(c.status == status)
+        if lead_id is not None:
+            stmt = stmt.where(c.lead_id == lead_id)
         if start_from is not None:
             stmt = stmt.where(c.start_at >= start_from)
         if start_before is not None:

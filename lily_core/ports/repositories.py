@@ -163,14 +163,15 @@ class BookingRepository(Protocol):
         tenant_id: str,
         *,
         status: BookingStatus | None = None,
+        lead_id: str | None = None,
         start_from: datetime | None = None,
         start_before: datetime | None = None,
         limit: int = 50,
         after: Cursor | None = None,
     ) -> Page[Booking]:
         """The dashboard's list: soonest `start_at` first (then id), those starting in
-        [start_from, start_before) with this status; keyset-paginated on (start_at, id), the
-        cursor carrying the last item's start_at."""
+        [start_from, start_before) with this status, of this lead; keyset-paginated on
+        (start_at, id), the cursor carrying the last item's start_at."""
         ...
 
 

@@ -338,6 +338,7 @@ class _Bookings(_Scoped):
         tenant_id: str,
         *,
         status: BookingStatus | None = None,
+        lead_id: str | None = None,
         start_from: datetime | None = None,
         start_before: datetime | None = None,
         limit: int = 50,
@@ -347,6 +348,7 @@ class _Bookings(_Scoped):
             return (
                 b.tenant_id == tenant_id
                 and (status is None or b.status == status)
+                and (lead_id is None or b.lead_id == lead_id)
                 and (start_from is None or b.start_at >= start_from)
                 and (start_before is None or b.start_at < start_before)
                 and (after is None or (b.start_at, b.id) > (after.created_at, after.id))

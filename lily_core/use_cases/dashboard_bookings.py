@@ -9,7 +9,7 @@ from lily_core.domain.principal import Principal
 from lily_core.domain.records import Booking, BookingStatus
 from lily_core.errors import InvalidInput
 from lily_core.ports.repositories import UnitOfWork
-from lily_core.use_cases.scoping import find_in_tenant
+from lily_core.use_cases.scoping import find_in_tenant, is_entity_id
 
 __all__ = ["GetBooking", "ListBookings"]
 
@@ -26,8 +26,8 @@ def _utc(value: datetime | None, field: str) -> datetime | None:
 
 class ListBookings:
     """The caller's tenant's bookings, soonest start first, optionally only those with
-    `status` and starting in [start_from, start_before) (InvalidInput, field `to`, if the
-    second is before the first)."""
+    `status`, of `lead_id`, and starting in [start_from, start_before) (InvalidInput, field
+    `to`, if the second is before the first)."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
@@ -37,11 +37,14 @@ class ListBookings:
         principal: Principal,
         *,
         status: BookingStatus | None = None,
+        lead_id: str | None = None,
         start_from: datetime | None = None,
         start_before: datetime | None = None,
         limit: int = 50,
         after: Cursor | None = None,
     ) -> Page[Booking]:
+        if lead_id is not None and not is_entity_id(lead_id):
+            return Page([], None)  # no lead has that id: nothing of it to list
         start_from, start_before = _utc(start_from, "from"), _utc(start_before, "to")
         if start_from and start_before and start_before < start_from:
             raise InvalidInput("must not be before `from`", field="to")
@@ -49,6 +52,7 @@ class ListBookings:
             return self.uow.bookings.list_by_start(
                 principal.tenant.id,
                 status=status,
+                lead_id=lead_id,
                 start_from=start_from,
                 start_before=start_before,
                 limit=limit,

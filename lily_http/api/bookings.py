@@ -50,6 +50,9 @@ def list_bookings(
     caller: Caller,
     container: ContainerDep,
     status: Annotated[BookingStatus | None, Query(description="Only this status")] = None,
+    lead_id: Annotated[
+        str | None, Query(max_length=64, description="Only this lead's bookings")
+    ] = None,
     start_from: Annotated[
         datetime | None,
         Query(alias="from", description="Only those starting at or after (UTC if no zone)"),
@@ -64,6 +67,7 @@ def list_bookings(
     page = container.list_bookings()(
         caller,
         status=status,
+        lead_id=lead_id,
         start_from=start_from,
         start_before=start_before,
         limit=limit,

@@ -56,6 +56,8 @@ def test_bookings_by_start_filter_and_page_alike(backend: Backend) -> None:
             b.id for b in expected[1:4]
         ]
         assert ids(status=BookingStatus.CANCELLED) == [later.id]
+        assert ids(lead_id=jane.id, start_from=T0) == [b.id for b in expected[1:]]
+        assert ids(lead_id=stranger.id) == []  # another tenant's lead: nothing here
         assert uow.bookings.list_by_start(other.id).items[0].lead_id == stranger.id
 
 

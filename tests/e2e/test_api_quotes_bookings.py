@@ -188,6 +188,14 @@ def test_bookings_soonest_first_with_filters_and_pages(lily: Lily) -> None:
         "calendar_event_id": "evt123",
     }
 
+    # one lead's bookings (the conversation's booking card)
+    other = a_lead(lily.tenant, "+15125550999")
+    theirs = a_booking(lily.tenant, other, 12)
+    add(lily, other, theirs)
+    assert ids(lead_id=jane.id) == [past.id, sooner.id, cancelled.id, later.id]
+    assert ids(lead_id=other.id) == [theirs.id]
+    assert ids(lead_id="not-an-id") == []
+
 
 @pytest.mark.parametrize(
     ("params", "field"),

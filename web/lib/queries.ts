@@ -49,15 +49,14 @@ export function useLeadMessages(leadId: string) {
 
 export const leadBookingsKey = (leadId: string) => ["lead-bookings", leadId] as const;
 
-/** A lead's bookings. The API has no lead filter on /bookings yet, so this reads the list and
- * keeps the lead's (see the README of web/: `GET /api/v1/bookings?lead_id=` would do it). */
+/** A lead's bookings, soonest first (`GET /api/v1/bookings?lead_id=`). */
 export function useLeadBookings(leadId: string) {
   return useQuery({
     queryKey: leadBookingsKey(leadId),
-    queryFn: async (): Promise<Schemas["BookingItem"][]> => {
-      const items = await allPages((cursor) => must(fetchClient.GET("/api/v1/bookings", { params: { query: { limit: PAGE, cursor } } })));
-      return items.filter((b) => b.lead_id === leadId);
-    },
+    queryFn: (): Promise<Schemas["BookingItem"][]> =>
+      allPages((cursor) =>
+        must(fetchClient.GET("/api/v1/bookings", { params: { query: { lead_id: leadId, limit: PAGE, cursor } } })),
+      ),
     staleTime: 30_000,
   });
 }

@@ -30,6 +30,10 @@ export const TENANT = {
   calcom_secret_set: true,
   chatwoot_secret_set: false,
   twilio_auth_token_set: false,
+  help_contact: null,
+  help_message: null,
+  opt_out_notice: true,
+  opt_out_notice_changed_at: null,
   webhooks: {
     twilio_voice: "https://lily.example/webhooks/twilio/voice",
     twilio_sms: "https://lily.example/webhooks/twilio/sms",

@@ -67,7 +67,12 @@ function stubThread(lead: Schemas["LeadDetail"], sent: Schemas["MessageItem"][] 
     "GET /api/v1/leads/l1": () => ({ status: 200, body: lead }),
     "GET /api/v1/leads/l1/messages": () => ({ status: 200, body: { items: [TEXT_BACK, ...sent], next_cursor: null } }),
     "GET /api/v1/quotes": () => ({ status: 200, body: { items: [QUOTE], next_cursor: null } }),
-    "GET /api/v1/bookings": () => ({ status: 200, body: { items: [BOOKING, { ...BOOKING, id: "b2", lead_id: "other" }], next_cursor: null } }),
+    "GET /api/v1/bookings": (request) => {
+      // the API filters by lead_id: answer as it does, so the thread must ask for its lead's
+      const leadId = new URL(request.url).searchParams.get("lead_id");
+      const all = [BOOKING, { ...BOOKING, id: "b2", lead_id: "other" }];
+      return { status: 200, body: { items: all.filter((b) => b.lead_id === leadId), next_cursor: null } };
+    },
     "GET /api/v1/leads": () => ({ status: 200, body: { items: [], next_cursor: null } }),
     "POST /api/v1/leads/l1/read": () => ({ status: 204 }),
     "PATCH /api/v1/leads/l1": () => ({ status: 200, body: { ...lead, automations_paused: true } }),

@@ -26,6 +26,9 @@ const MESSAGES: FieldSpec[] = [
   { name: "review_delay_hours", label: "Review request after the job (hours)", kind: "number" },
   { name: "review_cooldown_days", label: "At most one review request per customer every (days)", kind: "number" },
   { name: "automations_paused", label: "Pause all automations", kind: "checkbox", hint: "Lily records calls and texts but sends nothing on its own" },
+  { name: "opt_out_notice", label: "End the first text-back with \"Reply STOP to opt out\"", kind: "checkbox", hint: "Recommended by the carriers; the change is recorded" },
+  { name: "help_contact", label: "Help contact (HELP replies)", optional: true, hint: "A phone number or email customers can reach you at" },
+  { name: "help_message", label: "HELP reply", kind: "textarea", optional: true, hint: "Empty: Lily's, with your name, contact, rates and how to opt out" },
 ];
 
 const INTEGRATIONS: FieldSpec[] = [

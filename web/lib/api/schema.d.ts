@@ -2161,6 +2161,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Only those starting at or after (UTC if no zone) */
                 from?: string | null;
+                /** @description Only this lead's bookings */
+                lead_id?: string | null;
                 /** @description Items per page */
                 limit?: number;
                 /** @description Only this status */
