@@ -25,7 +25,14 @@ from lily_core.testing import InMemoryDatabase, InMemoryUnitOfWork
 from lily_core.testing.stats import InMemoryStatsRepository
 from tests.conftest import in_schema
 
-__all__ = ["Backend", "backend", "postgres_engine", "sqlite_engine"]
+__all__ = [
+    "Backend",
+    "backend",
+    "clear_tables",
+    "migrated_schema",
+    "postgres_engine",
+    "sqlite_engine",
+]
 
 
 @attrs.frozen
@@ -59,10 +66,10 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engin
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
-    """The migrated schema in a private PostgreSQL schema of the test database."""
-    schema = "lily_dashboard_queries"
+def migrated_schema(postgres_url: str, schema: str) -> Iterator[sa.Engine]:
+    """An engine on the migrated schema, made afresh in a private PostgreSQL `schema` of the
+    test database, so that suites sharing the database (and the migration stairway) do not
+    see each other's tables."""
     admin = create_engine_for(postgres_url)
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -75,6 +82,21 @@ def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+def clear_tables(engine: sa.Engine) -> None:
+    """Every table emptied, of every tenant's rows (row-level security would have an
+    unscoped transaction delete none)."""
+    with engine.begin() as conn:
+        set_tenant_scope(conn, None)
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(scope="module")
+def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
+    """The migrated schema in a private PostgreSQL schema of the test database."""
+    yield from migrated_schema(postgres_url, "lily_dashboard_queries")
+
+
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
@@ -83,9 +105,6 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             lambda: cast(UnitOfWork, InMemoryUnitOfWork(db)), InMemoryStatsRepository(db)
         )
     engine: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
-    with engine.begin() as conn:
-        set_tenant_scope(conn, None)  # every tenant's rows
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
+    clear_tables(engine)
     factory = make_session_factory(engine)
     return Backend(lambda: SqlUnitOfWork(factory), SqlStatsRepository(engine))

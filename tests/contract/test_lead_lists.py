@@ -6,57 +6,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from lily_adapters.sql.mapping import start_mappers
-from lily_adapters.sql.metadata import metadata
 from lily_adapters.sql.tables import leads as leads_table
 from lily_adapters.sql.uow import SqlUnitOfWork, make_session_factory, set_tenant_scope
 from lily_core.domain.ids import new_id
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import Direction, Lead, LeadStatus
-from lily_core.domain.pagination import Cursor, Page
+from lily_core.domain.pagination import Cursor
 from lily_core.errors import InvalidInput
 from lily_core.ports.repositories import UnitOfWork
-from lily_core.testing import InMemoryDatabase, InMemoryUnitOfWork
 from tests.contract.dashboard_backends import postgres_engine, sqlite_engine
-from tests.contract.test_unit_of_work import T0, _ids, _save, lead, message, tenant
+from tests.contract.test_unit_of_work import (
+    T0,
+    _ids,
+    _save,
+    _walk,
+    lead,
+    make_uow,
+    message,
+    tenant,
+    uow,
+)
 
 UowFactory = Callable[[], UnitOfWork]
-__all__ = ["postgres_engine", "sqlite_engine"]  # the fixtures, shared with dashboard_backends
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def make_uow(request: pytest.FixtureRequest) -> UowFactory:
-    start_mappers()
-    if request.param == "memory":
-        db = InMemoryDatabase()
-        return lambda: cast(UnitOfWork, InMemoryUnitOfWork(db))
-    engine: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
-    with engine.begin() as conn:
-        set_tenant_scope(conn, None)  # every tenant's rows
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-    factory = make_session_factory(engine)
-    return lambda: SqlUnitOfWork(factory)
-
-
-@pytest.fixture
-def uow(make_uow: UowFactory) -> UnitOfWork:
-    return make_uow()
-
-
-def _walk(fetch: Callable[[Cursor | None], Page[Any]]) -> list[list[str]]:
-    pages, cursor = [], None
-    while True:
-        page = fetch(cursor)
-        pages.append(_ids(page.items))
-        if page.next_cursor is None:
-            return pages
-        cursor = Cursor.decode(page.next_cursor)
+__all__ = ["make_uow", "postgres_engine", "sqlite_engine", "uow"]  # shared fixtures
 
 
 def _active(t: Any, seconds: int | None, **kw: Any) -> Lead:

@@ -13,12 +13,10 @@ import sqlalchemy as sa
 
 from lily_adapters.sql import migrate
 from lily_adapters.sql.mapping import start_mappers
-from lily_adapters.sql.metadata import metadata
 from lily_adapters.sql.uow import (
     SqlUnitOfWork,
     create_engine_for,
     make_session_factory,
-    set_tenant_scope,
 )
 from lily_core.domain.ids import new_id
 from lily_core.domain.leads import (
@@ -47,7 +45,7 @@ from lily_core.domain.tenant import QuietHours, Tenant
 from lily_core.errors import Conflict
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.testing import InMemoryDatabase, InMemoryUnitOfWork
-from tests.conftest import in_schema
+from tests.contract.dashboard_backends import clear_tables, migrated_schema
 
 # --- entities with every field set to a non-default value --------------------------------
 
@@ -278,13 +276,6 @@ def fields_of(entity: Any) -> dict[str, Any]:
 UowFactory = Callable[[], UnitOfWork]
 
 
-def _clear(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        set_tenant_scope(conn, None)  # every tenant's rows
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-
-
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     url = f"sqlite:///{tmp_path_factory.mktemp('uow') / 'lily.db'}"
@@ -296,19 +287,7 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engin
 
 @pytest.fixture(scope="session")
 def postgres_engine(postgres_url: str) -> Iterator[sa.Engine]:
-    """The schema, migrated, in a private PostgreSQL schema of the test database, so other
-    suites sharing the database (and the migration stairway) do not see it."""
-    schema = "lily_sql_uow_contract"
-    admin = create_engine_for(postgres_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    admin.dispose()
-    url_text = in_schema(postgres_url, schema)
-    migrate.upgrade(url_text)
-    engine = create_engine_for(url_text)
-    yield engine
-    engine.dispose()
+    yield from migrated_schema(postgres_url, "lily_sql_uow_contract")
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -320,7 +299,7 @@ def make_uow(request: pytest.FixtureRequest) -> UowFactory:
         # cast: the fake's repositories are untyped (Any), which mypy will not match
         return lambda: cast(UnitOfWork, InMemoryUnitOfWork(db))
     engine: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
-    _clear(engine)
+    clear_tables(engine)
     factory = make_session_factory(engine)
     return lambda: SqlUnitOfWork(factory)
 
