@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from lily_adapters.sql.mapping import start_mappers
 from lily_adapters.sql.tables import leads as leads_table
@@ -151,6 +152,65 @@ def test_messages_oldest_first_and_what_the_lead_sent_first_at_one_instant(
     assert [m.direction for m in expected[:2]] == [Direction.INBOUND, Direction.OUTBOUND]
 
 
+def _fill(
+    engine: sa.Engine, count: int, columns: Callable[[int], dict[str, Any]]
+) -> tuple[str, orm.sessionmaker[orm.Session]]:
+    """Two tenants, `count` leads shared between them (numbers +1214000nnnn, a tenth without
+    activity; `columns(n)` adds to or overrides the n-th's columns), analysed: our tenant's
+    id, and a session factory."""
+    start_mappers()
+    factory = make_session_factory(engine)
+    ours, other = tenant(), tenant()
+    _save(SqlUnitOfWork(factory), ours, other)
+    rows = [
+        {
+            "id": new_id(),
+            "tenant_id": (ours, other)[n % 2].id,
+            "phone": f"+1214{n:07d}",
+            "status": LeadStatus.NEW,
+            "opted_out": False,
+            "created_at": T0,
+            "last_activity_at": None if n % 7 == 0 else T0 + timedelta(seconds=n),
+            **columns(n),
+        }
+        for n in range(count)
+    ]
+    with engine.begin() as conn:
+        set_tenant_scope(conn, None)
+        conn.execute(sa.insert(leads_table), rows)
+        conn.exec_driver_sql("ANALYZE leads")
+    return ours.id, factory
+
+
+def _plans(
+    engine: sa.Engine,
+    factory: orm.sessionmaker[orm.Session],
+    tenant_id: str,
+    query: Callable[[UnitOfWork], Any],
+) -> tuple[Any, list[str]]:
+    """What `query` answers in a unit of work scoped to the tenant, as the dashboard asks,
+    and the plans of the statements on leads it made (EXPLAIN under the same scope)."""
+    statements: list[tuple[str, Any]] = []
+
+    def remember(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "FROM leads" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with SqlUnitOfWork(factory).for_tenant(tenant_id) as uow:
+            answer = query(uow)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", remember)
+    with engine.connect() as conn:
+        set_tenant_scope(conn, tenant_id)
+        plans = [
+            "\n".join(line for (line,) in conn.exec_driver_sql("EXPLAIN " + sql, parameters))
+            for sql, parameters in statements
+        ]
+    return answer, plans
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("status", "index"),
@@ -159,48 +219,19 @@ def test_messages_oldest_first_and_what_the_lead_sent_first_at_one_instant(
 def test_postgres_pages_leads_by_walking_the_index(
     postgres_engine: sa.Engine, status: LeadStatus | None, index: str
 ) -> None:
-    start_mappers()
-    factory = make_session_factory(postgres_engine)
-    statements: list[tuple[str, Any]] = []
-
-    def remember(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if "FROM leads" in statement:
-            statements.append((statement, parameters))
-
-    t, other = tenant(), tenant()
-    _save(SqlUnitOfWork(factory), t, other)
     statuses = list(LeadStatus)
-    rows = [
-        {
-            "id": new_id(),
-            "tenant_id": (t, other)[n % 2].id,
-            "phone": f"+1214{n:07d}",
-            "status": statuses[n % len(statuses)],
-            "opted_out": False,
-            "created_at": T0,
-            "last_activity_at": None if n % 7 == 0 else T0 + timedelta(seconds=n),
-        }
-        for n in range(4000)
-    ]
-    with postgres_engine.begin() as conn:
-        set_tenant_scope(conn, None)
-        conn.execute(sa.insert(leads_table), rows)
-        conn.exec_driver_sql("ANALYZE leads")
-    sa.event.listen(postgres_engine, "before_cursor_execute", remember)
-    try:
-        with SqlUnitOfWork(factory).for_tenant(t.id) as uow:  # as the dashboard asks
-            for after in (None, Cursor(T0 + timedelta(seconds=2000), "f" * 32)):
-                uow.leads.list_by_activity(t.id, status=status, limit=3, after=after)
-    finally:
-        sa.event.remove(postgres_engine, "before_cursor_execute", remember)
-    assert len(statements) == 2  # a page each: the quiet leads were not reached
-    with postgres_engine.connect() as conn:
-        set_tenant_scope(conn, t.id)
-        for statement, parameters in statements:
-            explained = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
-            plan = "\n".join(line for (line,) in explained)
-            assert f"Index Scan Backward using {index}" in plan, plan
-            assert "Sort" not in plan, plan
+    ours, factory = _fill(postgres_engine, 4000, lambda n: {"status": statuses[n % len(statuses)]})
+
+    def two_pages(uow: UnitOfWork) -> None:
+        for after in (None, Cursor(T0 + timedelta(seconds=2000), "f" * 32)):
+            uow.leads.list_by_activity(ours, status=status, limit=3, after=after)
+
+    _, plans = _plans(postgres_engine, factory, ours, two_pages)
+
+    assert len(plans) == 2  # a page each: the quiet leads were not reached
+    for plan in plans:
+        assert f"Index Scan Backward using {index}" in plan, plan
+        assert "Sort" not in plan, plan
 
 
 @pytest.mark.postgres
@@ -211,47 +242,22 @@ def test_postgres_finds_leads_by_phone_digits_in_the_phone_indexes(
     """Under row-level security (the app role, scoped to a tenant): the start of the number
     from the (tenant_id, phone) index, its end from (tenant_id, phone_reversed), the few
     matches then sorted -- not a walk of the tenant's activity index reading every row."""
-    start_mappers()
-    factory = make_session_factory(postgres_engine)
-    statements: list[tuple[str, Any]] = []
+    ours, factory = _fill(
+        postgres_engine,
+        20000,
+        lambda n: {"phone_reversed": f"+1214{n:07d}"[::-1], "name": f"Customer {n}"},
+    )
 
-    def remember(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if "FROM leads" in statement:
-            statements.append((statement, parameters))
+    found, plans = _plans(
+        postgres_engine,
+        factory,
+        ours,
+        lambda uow: uow.leads.list_by_activity(ours, search=LeadSearch.parse(q), limit=50),
+    )
 
-    t, other = tenant(), tenant()
-    _save(SqlUnitOfWork(factory), t, other)
-    rows = [
-        {
-            "id": new_id(),
-            "tenant_id": (t, other)[n % 2].id,
-            "phone": f"+1214{n:07d}",
-            "phone_reversed": f"+1214{n:07d}"[::-1],
-            "name": f"Customer {n}",
-            "status": LeadStatus.NEW,
-            "opted_out": False,
-            "created_at": T0,
-            "last_activity_at": None if n % 7 == 0 else T0 + timedelta(seconds=n),
-        }
-        for n in range(20000)
-    ]
-    with postgres_engine.begin() as conn:
-        set_tenant_scope(conn, None)
-        conn.execute(sa.insert(leads_table), rows)
-        conn.exec_driver_sql("ANALYZE leads")
-    sa.event.listen(postgres_engine, "before_cursor_execute", remember)
-    try:
-        with SqlUnitOfWork(factory).for_tenant(t.id) as uow:  # as the dashboard asks
-            found = uow.leads.list_by_activity(t.id, search=LeadSearch.parse(q), limit=50)
-    finally:
-        sa.event.remove(postgres_engine, "before_cursor_execute", remember)
-    assert found.items and all(le.tenant_id == t.id for le in found.items)
-    assert statements
-    with postgres_engine.connect() as conn:
-        set_tenant_scope(conn, t.id)
-        for statement, parameters in statements:
-            explained = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
-            plan = "\n".join(line for (line,) in explained)
-            assert "Index Scan on uq_leads_tenant_id_phone" in plan, plan
-            assert "Index Scan on ix_leads_tenant_phone_reversed" in plan, plan
-            assert "ix_leads_tenant_activity" not in plan, plan
+    assert found.items and all(le.tenant_id == ours for le in found.items)
+    assert plans
+    for plan in plans:
+        assert "Index Scan on uq_leads_tenant_id_phone" in plan, plan
+        assert "Index Scan on ix_leads_tenant_phone_reversed" in plan, plan
+        assert "ix_leads_tenant_activity" not in plan, plan
