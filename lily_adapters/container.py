@@ -24,6 +24,7 @@ from lily_adapters.auth import (
 )
 from lily_adapters.chatwoot import HttpChatwootClient
 from lily_adapters.clock import SystemClock
+from lily_adapters.crypto import FieldCrypto
 from lily_adapters.google_calendar import GoogleCalendar
 from lily_adapters.photos import LocalPhotoStore, S3PhotoStore
 from lily_adapters.queue.redis import RedisJitterQueue
@@ -32,6 +33,7 @@ from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.readiness import NotReady, ReadinessProbe, database_check, queue_check
 from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
+from lily_adapters.sql.encrypted import field_crypto_for, install_field_crypto
 from lily_adapters.sql.stats import SqlStatsRepository
 from lily_adapters.sql.uow import SqlUnitOfWork, bypasses_row_security, create_engine_for
 from lily_adapters.stripe import StripePaymentGateway
@@ -98,7 +100,10 @@ from lily_core.use_cases.tenants import (
 from lily_core.use_cases.uploads import CreateUpload
 
 
-def _engine(settings: Settings) -> Iterator[sa.Engine]:
+def _engine(settings: Settings, field_crypto: FieldCrypto) -> Iterator[sa.Engine]:
+    # Encrypted columns read the process's keys (lily_adapters.sql.encrypted): installed
+    # before anything can read or write a row.
+    install_field_crypto(field_crypto)
     engine = create_engine_for(settings.database_url)
     yield engine
     engine.dispose()
@@ -246,7 +251,10 @@ class Container(containers.DeclarativeContainer):
 
     # infrastructure
     clock = providers.Singleton(SystemClock)
-    engine = providers.Resource(_engine, settings)
+    # LILY_ENCRYPTION_KEYS and LILY_BLIND_INDEX_KEY, else generated into LILY_DATA_DIR (`lily
+    # serve` and `lily worker` refuse that on PostgreSQL: Settings.missing_keys)
+    field_crypto = providers.Singleton(field_crypto_for, settings)
+    engine = providers.Resource(_engine, settings, field_crypto)
     session_factory = providers.Singleton(sessionmaker, bind=engine, expire_on_commit=False)
     uow = providers.Factory(SqlUnitOfWork, session_factory=session_factory)
     queue = providers.Resource(_queue, settings, engine, clock)

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "pretty"] = "json"
     log_level: LogLevel = "INFO"
     secret_key: SecretStr | None = None  # signs local upload URLs; generated into data_dir if unset
+    # fields encrypted at rest (lily_adapters.crypto): "id:base64url-key,...", newest first,
+    # and the blind indexes' HMAC key; generated into data_dir if unset (embedded default)
+    encryption_keys: SecretStr | None = None
+    blind_index_key: SecretStr | None = None
     user_token_minutes: int = Field(720, ge=1, le=30 * 24 * 60)  # a user token's lifetime
 
     @field_validator("log_level", mode="before")
@@ -76,6 +80,31 @@ class Settings(BaseSettings):
             raise ValueError("LILY_JITTER_MIN_SECONDS is greater than LILY_JITTER_MAX_SECONDS")
         self.public_url = self.public_url.rstrip("/")
         return self
+
+    @property
+    def keys_required(self) -> bool:
+        """Production (a PostgreSQL database) takes its encryption keys from the environment:
+        keys generated into a container's data directory would be lost with it."""
+        return sa.make_url(self.database_url).get_backend_name() != "sqlite"
+
+    def missing_keys(self) -> str | None:
+        """One line naming the key settings production lacks (None: nothing missing)."""
+        if not self.keys_required:
+            return None
+        missing = [
+            name
+            for name, value in (
+                ("LILY_ENCRYPTION_KEYS", self.encryption_keys),
+                ("LILY_BLIND_INDEX_KEY", self.blind_index_key),
+            )
+            if value is None
+        ]
+        if not missing:
+            return None
+        return (
+            f"{' and '.join(missing)}: required with a PostgreSQL database"
+            " (make them with `lily keys new`; keep them outside the database and its backups)"
+        )
 
     @property
     def billing_enabled(self) -> bool:

@@ -23,6 +23,7 @@ from lily_cli.common import (
     show_help_when_bare,
 )
 from lily_cli.compliance import compliance_app
+from lily_cli.keys import keys_app
 from lily_cli.leads import leads_app
 from lily_cli.ops import demo, doctor
 from lily_cli.pricebooks import pricebook_app
@@ -72,6 +73,7 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(leads_app, name="leads")
 app.add_typer(billing_app, name="billing")
 app.add_typer(compliance_app, name="compliance")
+app.add_typer(keys_app, name="keys")
 db_app = new_app("Database schema.")
 app.add_typer(db_app, name="db")
 user_app = new_app("Dashboard users.")

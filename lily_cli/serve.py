@@ -15,7 +15,7 @@ from lily_adapters.container import (
 )
 from lily_adapters.logs import configure_logging
 from lily_adapters.metrics import prepare_multiprocess_dir
-from lily_adapters.settings import load_settings
+from lily_adapters.settings import InvalidSettings, load_settings
 from lily_adapters.sql import migrate
 from lily_http.app import create_app
 from lily_worker.wiring import build_worker
@@ -32,6 +32,8 @@ def serve(
     sock = listen(host, port)  # first: a port we cannot have is one line, before anything
     prepare_multiprocess_dir()
     settings = load_settings()
+    if missing := settings.missing_keys():
+        raise InvalidSettings(missing)
     configure_logging(settings.log_format, settings.log_level)
     log_disabled_integrations(settings)
     if settings.database_url.startswith("sqlite"):

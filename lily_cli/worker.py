@@ -8,6 +8,7 @@ import typer
 from lily_adapters.container import log_disabled_integrations
 from lily_adapters.logs import configure_logging
 from lily_adapters.metrics import prepare_multiprocess_dir
+from lily_adapters.settings import InvalidSettings, load_settings
 from lily_cli.common import JsonFlag, container, new_app, print_json
 from lily_core.errors import NotFound
 from lily_worker.run import run_worker
@@ -21,6 +22,8 @@ def worker(
 ) -> None:
     """Run the worker: claim due tasks and run them until SIGTERM/SIGINT."""
     prepare_multiprocess_dir()
+    if missing := load_settings().missing_keys():  # before the container connects
+        raise InvalidSettings(missing)
     c = container()
     settings = c.settings()
     configure_logging(settings.log_format, settings.log_level)

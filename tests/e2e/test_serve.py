@@ -22,6 +22,11 @@ import httpx
 from tests.faults import SilentServer, closed_port
 
 LILY = [sys.executable, "-c", "from lily_cli.main import main; main()"]
+# production (PostgreSQL) takes its encryption keys from the environment
+PRODUCTION_KEYS = {
+    "LILY_ENCRYPTION_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    "LILY_BLIND_INDEX_KEY": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
+}
 
 
 def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -109,6 +114,7 @@ def test_unreachable_database_and_redis_are_said_once_and_lily_starts_anyway(
         settings = {
             "LILY_DATABASE_URL": f"postgresql+psycopg://lily:s3cret@127.0.0.1:{database.port}/lily",
             "LILY_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+            **PRODUCTION_KEYS,
         }
         with serving(tmp_path, **settings) as (url, lines):
             assert httpx.get(f"{url}/healthz").status_code == 200

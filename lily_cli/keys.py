@@ -1,0 +1,47 @@
+"""`lily keys new|rotate|reencrypt`: the keys of the fields encrypted at rest (DESIGN §6)."""
+
+from __future__ import annotations
+
+import base64
+
+import typer
+
+from lily_adapters import crypto
+from lily_adapters.settings import load_settings
+from lily_cli.common import new_app
+
+keys_app = new_app("Keys of the fields encrypted at rest: make, rotate, re-encrypt.")
+
+
+@keys_app.command("new")
+def new() -> None:
+    """Print a fresh LILY_ENCRYPTION_KEYS and LILY_BLIND_INDEX_KEY for the environment."""
+    ring = crypto.KeyRing((("k1", crypto.new_key()),))
+    blind = base64.urlsafe_b64encode(crypto.new_key()).decode().rstrip("=")
+    typer.echo(f"LILY_ENCRYPTION_KEYS={crypto.format_keys(ring)}")
+    typer.echo(f"LILY_BLIND_INDEX_KEY={blind}")
+
+
+@keys_app.command("rotate")
+def rotate() -> None:
+    """Add a new key in front of the ring (it encrypts from then on; the others still
+    decrypt). With LILY_ENCRYPTION_KEYS set, print the new value to set everywhere; with
+    the generated ring of the embedded default, rewrite it in LILY_DATA_DIR. Restart every
+    process with the new ring, then run `lily keys reencrypt`."""
+    settings = load_settings()
+    if settings.encryption_keys is not None:
+        ring = crypto.parse_keys(settings.encryption_keys.get_secret_value()).rotated()
+        typer.echo(f"LILY_ENCRYPTION_KEYS={crypto.format_keys(ring)}")
+        typer.echo(
+            f"set this everywhere Lily runs, restart, then run `lily keys reencrypt`"
+            f" (new key: {ring.current_id})",
+            err=True,
+        )
+        return
+    current, _ = crypto.load_or_create(settings.data_dir)
+    ring = current.rotated()
+    crypto.write_keys_file(settings.data_dir, ring)
+    typer.echo(
+        f"added key {ring.current_id} to {crypto.keys_file(settings.data_dir)};"
+        " restart Lily, then run `lily keys reencrypt`"
+    )
