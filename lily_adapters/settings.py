@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     jitter_max_seconds: float = Field(45.0, ge=0)
     worker_concurrency: int = Field(4, ge=1, le=256)
     task_max_attempts: int = Field(5, ge=1)
+    # a claimed task's lease; the worker renews it every third while the task runs, and a
+    # dead worker's task is handed out again when it runs out
+    task_lease_seconds: float = Field(30.0, ge=3, le=3600)
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_url: str = "https://api.twilio.com"

@@ -59,5 +59,6 @@ def build_worker(container: Container) -> Worker:
         container.clock(),
         concurrency=settings.worker_concurrency,
         max_attempts=settings.task_max_attempts,
+        lease_seconds=settings.task_lease_seconds,
         periodic=periodic,
     )

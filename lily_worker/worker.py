@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from loguru import logger
 
@@ -13,7 +14,7 @@ from lily_adapters.metrics import TASKS
 from lily_adapters.queue.timing import backoff_seconds
 from lily_core.errors import InvalidInput, PermanentDeliveryError, TransientDeliveryError
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, QueueUnavailable, Task
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueUnavailable, Task
 
 Handler = Callable[[Task], None]
 PeriodicJob = tuple[float, Callable[[], object]]  # (interval in seconds, job); result unused
@@ -36,6 +37,13 @@ class Worker:
     dead-lettered. PermanentDeliveryError and InvalidInput, and tasks of a type with no
     handler, are dead-lettered at once. Each outcome is one log line.
 
+    Leases are short (`lease_seconds`, 30 s by default): a heartbeat thread renews the lease
+    of every running task every third of it, so a task of a worker that died (SIGKILL, a
+    lost machine) is handed out again within a lease, while a slow handler keeps its task.
+    Every ack, retry, dead-letter and renewal carries the claim's fencing token: if the
+    lease ran out meanwhile (a wedged worker: the heartbeat did not run either), the queue
+    refuses it (LeaseLost), which is logged, and the re-run's claim is left alone.
+
     `periodic` jobs (interval in seconds, function) run in the claiming loop of `run()`,
     first at start, then every interval; an exception in one is logged (less and less
     often while it repeats) and survived.
@@ -52,7 +60,7 @@ class Worker:
         *,
         concurrency: int = 4,
         max_attempts: int = 5,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = 30.0,
         poll_interval: float = 0.5,
         periodic: Sequence[PeriodicJob] = (),
         outage_backoff: tuple[float, float] = (0.5, 30.0),
@@ -65,6 +73,8 @@ class Worker:
         self._concurrency = concurrency
         self._max_attempts = max_attempts
         self._lease_seconds = lease_seconds
+        self._heartbeat_seconds = lease_seconds / 3
+        self._leases: dict[str, Task] = {}  # running tasks whose lease the heartbeat renews
         self._poll_interval = poll_interval
         self._periodic = list(periodic)
         self._outage = _Outage(*outage_backoff)
@@ -95,6 +105,10 @@ class Worker:
     # -- the claiming loop ----------------------------------------------------------------
 
     def _loop(self, *, burst: bool) -> None:
+        with self._heartbeat():
+            self._claim_loop(burst=burst)
+
+    def _claim_loop(self, *, burst: bool) -> None:
         next_runs = [time.monotonic()] * len(self._periodic)
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="lily-task") as pool:
             while not self._stopping.is_set():
@@ -107,6 +121,8 @@ class Worker:
                 for task in tasks:
                     with self._lock:
                         self._running += 1
+                        if task.lease is not None:
+                            self._leases[task.id] = task
                     pool.submit(self._execute, task)
                 if not burst:
                     self._run_periodic(next_runs)
@@ -175,6 +191,46 @@ class Worker:
         with self._lock:
             return self._running
 
+    # -- the heartbeat --------------------------------------------------------------------
+
+    @contextmanager
+    def _heartbeat(self) -> Iterator[None]:
+        """Renew the leases of running tasks every `lease_seconds / 3` on a thread of its
+        own (a busy task pool cannot delay it) while the claiming loop runs."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self._heartbeat_seconds):
+                self.renew_leases()
+
+        thread = threading.Thread(target=beat, name="lily-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    def renew_leases(self) -> None:
+        """One heartbeat: renew the lease of every running task. A claim the queue refuses
+        (its lease ran out: the task is another worker's now) is logged and no longer
+        renewed; a queue that cannot be reached is logged, and the next beat tries again."""
+        with self._lock:
+            running = list(self._leases.values())
+        for task in running:
+            try:
+                self._queue.renew(task.id, str(task.lease), self._lease_seconds)
+            except LeaseLost as exc:
+                with self._lock:
+                    self._leases.pop(task.id, None)
+                self._bound(task).bind(error=str(exc)).warning(
+                    "lease of task {} lost while it runs: it may run again elsewhere", task.type
+                )
+            except Exception as exc:
+                self._bound(task).bind(error=_describe(exc)).warning(
+                    "renewing the lease of task {} failed: {}", task.type, _describe(exc)
+                )
+
     # -- one task -------------------------------------------------------------------------
 
     def _execute(self, task: Task) -> None:
@@ -185,6 +241,10 @@ class Worker:
             TASKS.labels(task.type, outcome).observe(elapsed)
             elapsed_ms = round(elapsed * 1000, 1)
             self._log(task, outcome, elapsed_ms, error)
+        except LeaseLost as exc:  # the task was handed out again: its re-run records it
+            self._bound(task).bind(error=str(exc)).warning(
+                "task {} finished after its lease ran out; outcome refused: {}", task.type, exc
+            )
         except QueueUnavailable as exc:  # the lease brings the task back later
             logger.bind(task_id=task.id, error=str(exc)).warning(
                 "recording the outcome of task {} failed: {}", task.type, exc
@@ -194,25 +254,26 @@ class Worker:
         finally:
             with self._lock:
                 self._running -= 1
+                self._leases.pop(task.id, None)
             self._wake.set()
 
     def _run_handler(self, task: Task) -> tuple[str, BaseException | None]:
         handler = self._handlers.get(task.type)
         if handler is None:
-            self._queue.dead_letter(task.id, f"unknown task type {task.type!r}")
+            self._queue.dead_letter(task.id, f"unknown task type {task.type!r}", task.lease)
             return "dead", None
         try:
             handler(task)
         except (PermanentDeliveryError, InvalidInput) as exc:
-            self._queue.dead_letter(task.id, _describe(exc))
+            self._queue.dead_letter(task.id, _describe(exc), task.lease)
             return "dead", exc
         except Exception as exc:
             if task.attempts >= self._max_attempts:
-                self._queue.dead_letter(task.id, _describe(exc))
+                self._queue.dead_letter(task.id, _describe(exc), task.lease)
                 return "dead", exc
-            self._queue.retry(task.id, self._retry_at(task, exc), _describe(exc))
+            self._queue.retry(task.id, self._retry_at(task, exc), _describe(exc), task.lease)
             return "retry", exc
-        self._queue.ack(task.id)
+        self._queue.ack(task.id, task.lease)
         return "ok", None
 
     def _retry_at(self, task: Task, exc: Exception) -> datetime:
@@ -222,18 +283,19 @@ class Worker:
             delay = backoff_seconds(task.attempts)
         return self._clock.now() + timedelta(seconds=delay)
 
-    def _log(
-        self, task: Task, outcome: str, duration_ms: float, error: BaseException | None
-    ) -> None:
-        bound = logger.bind(
+    def _bound(self, task: Task) -> Any:
+        return logger.bind(
             task_id=task.id,
             task_type=task.type,
             tenant_id=task.tenant_id,
             attempt=task.attempts,
-            duration_ms=duration_ms,
-            outcome=outcome,
             request_id=task.request_id,
         )
+
+    def _log(
+        self, task: Task, outcome: str, duration_ms: float, error: BaseException | None
+    ) -> None:
+        bound = self._bound(task).bind(duration_ms=duration_ms, outcome=outcome)
         if outcome == "ok":
             bound.info("task {} ok", task.type)
         elif outcome == "retry":

@@ -14,7 +14,7 @@ from lily_adapters.queue._unavailable import unavailable_on
 from lily_adapters.queue.timing import from_score, to_score
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, QueueStats, Task
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, Task
 
 # Every call is bounded: Redis answers in milliseconds, so seconds mean it is gone, and a
 # webhook that enqueues must still answer well within Twilio's 15 s. One quick retry (a fresh
@@ -39,11 +39,12 @@ _unavailable = unavailable_on(
 
 # Every script takes the queue's keys in this order. They share the `{name}` hash tag, so
 # one queue lives in one Redis Cluster slot and its scripts may touch all of them.
-_KEYS = ("due", "inflight", "dead", "tasks", "attempts", "errors", "dkeys", "dedupe")
+_KEYS = ("due", "inflight", "dead", "tasks", "attempts", "errors", "dkeys", "dedupe", "leases")
 # due       ZSET  id -> due time            inflight ZSET id -> lease deadline
 # dead      ZSET  id -> dead-letter time    tasks    HASH id -> JSON body (never changes)
 # attempts  HASH  id -> claims so far       errors   HASH id -> last error
 # dkeys     HASH  id -> its dedupe key      dedupe   HASH live dedupe key -> id
+# leases    HASH  id -> the current claim's fencing token (in-flight tasks only)
 
 _ENQUEUE = """
 if ARGV[4] == '1' then
@@ -55,12 +56,14 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return ARGV[1]
 """
 
-# ARGV: now, lease deadline, limit. Expired leases go back to `due` first, scored by the
-# moment they expired; then the earliest due tasks move to `inflight`.
+# ARGV: now, lease deadline, limit, lease token. Expired leases go back to `due` first,
+# scored by the moment they expired, their tokens void; then the earliest due tasks move to
+# `inflight` under the token (one per claim: a task is claimed at most once in it).
 _CLAIM = """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES')
 for i = 1, #expired, 2 do
   redis.call('ZREM', KEYS[2], expired[i])
+  redis.call('HDEL', KEYS[9], expired[i])
   redis.call('ZADD', KEYS[1], expired[i + 1], expired[i])
 end
 local picked = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES',
@@ -72,6 +75,7 @@ for i = 1, #picked, 2 do
   local body = redis.call('HGET', KEYS[4], id)
   if body then
     redis.call('ZADD', KEYS[2], ARGV[2], id)
+    redis.call('HSET', KEYS[9], id, ARGV[4])
     local n = redis.call('HINCRBY', KEYS[5], id, 1)
     out[#out + 1] = {id, picked[i + 1], body, n,
                      redis.call('HGET', KEYS[6], id), redis.call('HGET', KEYS[7], id)}
@@ -87,36 +91,66 @@ local function forget_key(id)
 end
 """
 
+# Every fenced script starts with ARGV: id, lease token ('' for none), now. With a token it
+# returns -1 (and does nothing) unless that claim is current: the task's token, unexpired.
+_FENCE = """
+if ARGV[2] ~= '' then
+  local deadline = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  if redis.call('HGET', KEYS[9], ARGV[1]) ~= ARGV[2] or not deadline
+     or tonumber(deadline) <= tonumber(ARGV[3]) then
+    return -1
+  end
+end
+"""
+
+# ARGV: id, lease, now, new lease deadline
+_RENEW = (
+    _FENCE
+    + """
+redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[1])
+return 1
+"""
+)
+
 _ACK = (
     _FORGET_KEY
+    + _FENCE
     + """
 forget_key(ARGV[1])
 for i = 1, 3 do redis.call('ZREM', KEYS[i], ARGV[1]) end
 for i = 4, 7 do redis.call('HDEL', KEYS[i], ARGV[1]) end
+redis.call('HDEL', KEYS[9], ARGV[1])
+return 1
 """
 )
 
-# ARGV: id, due score, error
-_RETRY = """
+# ARGV: id, lease, now, due score, error
+_RETRY = (
+    _FENCE
+    + """
 if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then return 0 end
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[6], ARGV[1], ARGV[3])
+redis.call('HDEL', KEYS[9], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+redis.call('HSET', KEYS[6], ARGV[1], ARGV[5])
 return 1
 """
+)
 
-# ARGV: id, now, error
+# ARGV: id, lease, now (the dead-letter time), error
 _DEAD_LETTER = (
     _FORGET_KEY
+    + _FENCE
     + """
 if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then return 0 end
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
 forget_key(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[6], ARGV[1], ARGV[3])
+redis.call('HDEL', KEYS[9], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[6], ARGV[1], ARGV[4])
 return 1
 """
 )
@@ -159,6 +193,7 @@ class RedisJitterQueue(JitterQueue):
         self._enqueue = client.register_script(_ENQUEUE)
         self._claim = client.register_script(_CLAIM)
         self._ack = client.register_script(_ACK)
+        self._renew = client.register_script(_RENEW)
         self._retry = client.register_script(_RETRY)
         self._dead_letter = client.register_script(_DEAD_LETTER)
         self._requeue_dead = client.register_script(_REQUEUE_DEAD)
@@ -206,26 +241,40 @@ class RedisJitterQueue(JitterQueue):
             return []
         now = self._clock.now()
         deadline = now + timedelta(seconds=lease_seconds)
-        args: list[str | int] = [repr(to_score(now)), repr(to_score(deadline)), limit]
+        token = new_id()
+        args: list[str | int] = [repr(to_score(now)), repr(to_score(deadline)), limit, token]
         rows = self._claim(keys=self._keys, args=args)
         return [
             _task(task_id, body, run_at=from_score(score), attempts=int(attempts),
-                  last_error=error, dedupe_key=key)
+                  last_error=error, dedupe_key=key, lease=token)
             for task_id, score, body, attempts, error, key in rows
         ]  # fmt: skip
 
     @_unavailable
-    def ack(self, task_id: str) -> None:
-        self._ack(keys=self._keys, args=[task_id])
+    def renew(self, task_id: str, lease: str, lease_seconds: float) -> None:
+        now = self._clock.now()
+        deadline = repr(to_score(now + timedelta(seconds=lease_seconds)))
+        self._fenced(self._renew, task_id, lease, now, deadline)
 
     @_unavailable
-    def retry(self, task_id: str, run_at: datetime, error: str) -> None:
-        self._retry(keys=self._keys, args=[task_id, repr(to_score(run_at)), error])
+    def ack(self, task_id: str, lease: str | None = None) -> None:
+        self._fenced(self._ack, task_id, lease, self._clock.now())
 
     @_unavailable
-    def dead_letter(self, task_id: str, error: str) -> None:
-        now = repr(to_score(self._clock.now()))
-        self._dead_letter(keys=self._keys, args=[task_id, now, error])
+    def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
+        self._fenced(self._retry, task_id, lease, self._clock.now(), repr(to_score(run_at)), error)
+
+    @_unavailable
+    def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
+        self._fenced(self._dead_letter, task_id, lease, self._clock.now(), error)
+
+    def _fenced(
+        self, script: Any, task_id: str, lease: str | None, now: datetime, *args: str
+    ) -> None:
+        """Run a fenced script (see _FENCE); LeaseLost if it refused the claim `lease`."""
+        result = script(keys=self._keys, args=[task_id, lease or "", repr(to_score(now)), *args])
+        if result is not None and int(result) == -1:
+            raise LeaseLost(f"task {task_id}: the claim {lease} is no longer current")
 
     @_unavailable
     def stats(self) -> QueueStats:
@@ -295,6 +344,7 @@ def _task(
     attempts: int,
     last_error: str | None,
     dedupe_key: str | None,
+    lease: str | None = None,
 ) -> Task:
     data = json.loads(body)
     return Task(
@@ -307,4 +357,5 @@ def _task(
         dedupe_key=dedupe_key,
         request_id=data["request_id"],
         last_error=last_error,
+        lease=lease,
     )

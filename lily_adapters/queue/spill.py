@@ -86,9 +86,9 @@ class SpillingJitterQueue(JitterQueue):
                     )
                 except QueueUnavailable as exc:
                     for left in tasks[i:]:  # due again at once, for the next relay
-                        self.spill.retry(left.id, left.run_at, str(exc))
+                        self.spill.retry(left.id, left.run_at, str(exc), left.lease)
                     return moved
-                self.spill.ack(task.id)
+                self.spill.ack(task.id, task.lease)
                 moved += 1
             if len(tasks) < batch:
                 break
@@ -101,14 +101,17 @@ class SpillingJitterQueue(JitterQueue):
     def claim(self, limit: int, lease_seconds: float) -> list[Task]:
         return self.queue.claim(limit, lease_seconds)
 
-    def ack(self, task_id: str) -> None:
-        self.queue.ack(task_id)
+    def renew(self, task_id: str, lease: str, lease_seconds: float) -> None:
+        self.queue.renew(task_id, lease, lease_seconds)
 
-    def retry(self, task_id: str, run_at: datetime, error: str) -> None:
-        self.queue.retry(task_id, run_at, error)
+    def ack(self, task_id: str, lease: str | None = None) -> None:
+        self.queue.ack(task_id, lease)
 
-    def dead_letter(self, task_id: str, error: str) -> None:
-        self.queue.dead_letter(task_id, error)
+    def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
+        self.queue.retry(task_id, run_at, error, lease)
+
+    def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
+        self.queue.dead_letter(task_id, error, lease)
 
     def stats(self) -> QueueStats:
         main, spilled = self.queue.stats(), self.spill.stats()

@@ -11,7 +11,7 @@ from lily_adapters.queue._unavailable import unavailable_on
 from lily_adapters.sql.queue_table import tasks as t
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, QueueStats, Task
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, Task
 
 SCHEDULED, INFLIGHT, DEAD = "scheduled", "inflight", "dead"
 
@@ -36,8 +36,11 @@ class SqlJitterQueue(JitterQueue):
     statement in its own transaction, so it takes the database's write lock before it reads
     and concurrent claimers queue up on the busy timeout instead of failing.
 
-    An expired lease is claimable as a task due at the moment the lease ran out. A database
-    that cannot be reached raises QueueUnavailable."""
+    An expired lease is claimable as a task due at the moment the lease ran out. Each claim
+    writes a fresh `lease_token` (one per claim statement: a task is claimed at most once
+    in it); a fenced ack, retry, dead-letter or renewal matches the row on its id, its token
+    and an unexpired lease in the same statement, so a stale claim changes nothing. A
+    database that cannot be reached raises QueueUnavailable."""
 
     def __init__(self, engine: sa.Engine, *, clock: Clock | None = None) -> None:
         self._engine = engine
@@ -92,6 +95,7 @@ class SqlJitterQueue(JitterQueue):
             state=INFLIGHT,
             run_at=due_since,  # right-hand sides see the row as it was
             lease_until=now + timedelta(seconds=lease_seconds),
+            lease_token=new_id(),
             attempts=t.c.attempts + 1,
         )
         with self._engine.begin() as conn:
@@ -107,28 +111,45 @@ class SqlJitterQueue(JitterQueue):
         return sorted((_task(row) for row in rows), key=lambda task: (task.run_at, task.id))
 
     @_unavailable
-    def ack(self, task_id: str) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(t.delete().where(t.c.id == task_id))
-
-    @_unavailable
-    def retry(self, task_id: str, run_at: datetime, error: str) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(
-                t.update()
-                .where(t.c.id == task_id, t.c.state != DEAD)
-                .values(state=SCHEDULED, run_at=run_at, lease_until=None, last_error=error)
-            )
-
-    @_unavailable
-    def dead_letter(self, task_id: str, error: str) -> None:
+    def renew(self, task_id: str, lease: str, lease_seconds: float) -> None:
         now = self._clock.now()
-        with self._engine.begin() as conn:
-            conn.execute(
-                t.update()
-                .where(t.c.id == task_id, t.c.state != DEAD)
-                .values(state=DEAD, run_at=now, dead_at=now, lease_until=None, last_error=error)
+        renew = t.update().values(lease_until=now + timedelta(seconds=lease_seconds))
+        self._fenced(renew, task_id, lease, now)
+
+    @_unavailable
+    def ack(self, task_id: str, lease: str | None = None) -> None:
+        self._fenced(t.delete(), task_id, lease, self._clock.now())
+
+    @_unavailable
+    def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
+        retry = t.update().values(
+            state=SCHEDULED, run_at=run_at, lease_until=None, lease_token=None, last_error=error
+        )
+        self._fenced(retry.where(t.c.state != DEAD), task_id, lease, self._clock.now())
+
+    @_unavailable
+    def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
+        now = self._clock.now()
+        dead = t.update().values(
+            state=DEAD, run_at=now, dead_at=now, lease_until=None, lease_token=None,
+            last_error=error,
+        )  # fmt: skip
+        self._fenced(dead.where(t.c.state != DEAD), task_id, lease, now)
+
+    def _fenced(
+        self, statement: sa.Update | sa.Delete, task_id: str, lease: str | None, now: datetime
+    ) -> None:
+        """Run `statement` on the task; with a `lease`, only while that claim is current
+        (else LeaseLost: the row is untouched)."""
+        statement = statement.where(t.c.id == task_id)
+        if lease is not None:
+            statement = statement.where(
+                t.c.state == INFLIGHT, t.c.lease_token == lease, t.c.lease_until > now
             )
+        with self._engine.begin() as conn:
+            changed = conn.execute(statement).rowcount
+        if lease is not None and not changed:
+            raise LeaseLost(f"task {task_id}: the claim {lease} is no longer current")
 
     @_unavailable
     def stats(self) -> QueueStats:
@@ -225,4 +246,5 @@ def _task(row: sa.Row[Any]) -> Task:
         dedupe_key=row.dedupe_key,
         request_id=row.request_id,
         last_error=row.last_error,
+        lease=row.lease_token if row.state == INFLIGHT else None,
     )

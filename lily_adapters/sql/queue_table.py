@@ -16,6 +16,7 @@ tasks = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("run_at", UtcDateTime, nullable=False),
     sa.Column("lease_until", UtcDateTime, nullable=True),
+    sa.Column("lease_token", sa.String(32), nullable=True),  # the current claim's fencing token
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("dedupe_key", sa.String(200), nullable=True),
     sa.Column("request_id", sa.String(64), nullable=True),

@@ -15,6 +15,14 @@ class QueueUnavailable(LilyError):
     errors, so callers can tell an outage from a bug without knowing the technology."""
 
 
+class LeaseLost(LilyError):
+    """The claim named by a lease token is no longer current: its lease ran out (whether or
+    not the task has been claimed again since), or the task was acked, retried or
+    dead-lettered. The ack, retry, dead-letter or renewal that carried the token did
+    nothing, so a worker that outlived its lease cannot delete, reschedule or keep the
+    claim of the task's re-run."""
+
+
 class TaskType:
     """The task types the worker knows; handlers are registered under these names."""
 
@@ -29,7 +37,9 @@ class TaskType:
 @attrs.frozen(kw_only=True)
 class Task:
     """A unit of work for the worker. `attempts` counts the claims so far (the claim that
-    handed out this Task included)."""
+    handed out this Task included). `lease` is the fencing token of the claim that handed
+    it out (None for a task that was not claimed): pass it to ack, retry, dead_letter and
+    renew, which refuse it (LeaseLost) once the task has been claimed again."""
 
     id: str
     type: str
@@ -40,6 +50,7 @@ class Task:
     dedupe_key: str | None = None
     request_id: str | None = None
     last_error: str | None = None
+    lease: str | None = None
 
 
 @attrs.frozen
@@ -52,7 +63,13 @@ class QueueStats:
 
 class JitterQueue(Protocol):
     """A delay queue with leases. Delivery is at least once: a claimed task that is not
-    acked before its lease ends is handed out again."""
+    acked (or renewed) before its lease ends is handed out again.
+
+    Fencing: every claim hands out a fresh lease token (`Task.lease`). A claim is current
+    until its lease runs out or it is acked, retried or dead-lettered; the ack, retry,
+    dead_letter and renew of a claim that is not current raise LeaseLost and change nothing.
+    Called with `lease=None` (an operator, a test), ack, retry and dead_letter act on the
+    task whatever its claim."""
 
     def enqueue(
         self,
@@ -70,19 +87,28 @@ class JitterQueue(Protocol):
 
     def claim(self, limit: int, lease_seconds: float) -> list[Task]:
         """Hand out up to `limit` due tasks, earliest due first, each to one caller only,
-        leased for `lease_seconds`; expired leases are returned to the queue first."""
+        leased for `lease_seconds` under a fresh lease token; expired leases are returned
+        to the queue first."""
         ...
 
-    def ack(self, task_id: str) -> None:
-        """The task is done; forget it (and free its dedupe key)."""
+    def renew(self, task_id: str, lease: str, lease_seconds: float) -> None:
+        """Extend the claim `lease` of a task to `lease_seconds` from now (the worker's
+        heartbeat). LeaseLost if the claim is no longer current."""
         ...
 
-    def retry(self, task_id: str, run_at: datetime, error: str) -> None:
-        """Put a claimed task back, due at `run_at`, remembering the error."""
+    def ack(self, task_id: str, lease: str | None = None) -> None:
+        """The task is done; forget it (and free its dedupe key). LeaseLost if `lease`
+        is given and is no longer the task's current claim."""
         ...
 
-    def dead_letter(self, task_id: str, error: str) -> None:
-        """Move a claimed task to the dead-letter list with its last error."""
+    def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
+        """Put a claimed task back, due at `run_at`, remembering the error. LeaseLost as
+        for ack."""
+        ...
+
+    def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
+        """Move a claimed task to the dead-letter list with its last error. LeaseLost as
+        for ack."""
         ...
 
     def stats(self) -> QueueStats: ...

@@ -11,7 +11,7 @@ import attrs
 
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, QueueStats, QueueUnavailable, Task
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, QueueUnavailable, Task
 
 _SCHEDULED, _INFLIGHT, _DEAD = "scheduled", "inflight", "dead"
 
@@ -85,6 +85,7 @@ class InMemoryJitterQueue(JitterQueue):
                     entry.state = _SCHEDULED
                     entry.task = attrs.evolve(entry.task, run_at=entry.lease_until)
                     entry.lease_until = None
+                    entry.task = attrs.evolve(entry.task, lease=None)
             due = sorted(
                 (
                     e
@@ -94,34 +95,44 @@ class InMemoryJitterQueue(JitterQueue):
                 key=lambda e: (e.task.run_at, e.seq),
             )[: max(limit, 0)]
             claimed = []
+            token = new_id()  # one per claim: each task is claimed at most once in it
             for entry in due:
                 entry.state = _INFLIGHT
                 entry.lease_until = now + timedelta(seconds=lease_seconds)
-                entry.task = attrs.evolve(entry.task, attempts=entry.task.attempts + 1)
+                entry.task = attrs.evolve(entry.task, attempts=entry.task.attempts + 1, lease=token)
                 claimed.append(entry.task)
             return claimed
 
-    def ack(self, task_id: str) -> None:
+    def renew(self, task_id: str, lease: str, lease_seconds: float) -> None:
         self._check_up()
         with self._lock:
-            entry = self._entries.pop(task_id, None)
+            now = self._clock.now()
+            entry = self._fenced(task_id, lease, now)
             if entry is not None:
-                self._release_key(entry)
+                entry.lease_until = now + timedelta(seconds=lease_seconds)
 
-    def retry(self, task_id: str, run_at: datetime, error: str) -> None:
+    def ack(self, task_id: str, lease: str | None = None) -> None:
         self._check_up()
         with self._lock:
-            entry = self._entries.get(task_id)
+            if self._fenced(task_id, lease, self._clock.now()) is None:
+                return
+            entry = self._entries.pop(task_id)
+            self._release_key(entry)
+
+    def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
+        self._check_up()
+        with self._lock:
+            entry = self._fenced(task_id, lease, self._clock.now())
             if entry is None or entry.state == _DEAD:
                 return
             entry.state = _SCHEDULED
             entry.lease_until = None
-            entry.task = attrs.evolve(entry.task, run_at=run_at, last_error=error)
+            entry.task = attrs.evolve(entry.task, run_at=run_at, last_error=error, lease=None)
 
-    def dead_letter(self, task_id: str, error: str) -> None:
+    def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
         self._check_up()
         with self._lock:
-            entry = self._entries.get(task_id)
+            entry = self._fenced(task_id, lease, self._clock.now())
             if entry is None or entry.state == _DEAD:
                 return
             now = self._clock.now()
@@ -129,7 +140,7 @@ class InMemoryJitterQueue(JitterQueue):
             entry.lease_until = None
             entry.dead_at = now
             entry.seq = next(self._seq)
-            entry.task = attrs.evolve(entry.task, run_at=now, last_error=error)
+            entry.task = attrs.evolve(entry.task, run_at=now, last_error=error, lease=None)
             self._release_key(entry)
 
     def stats(self) -> QueueStats:
@@ -205,6 +216,23 @@ class InMemoryJitterQueue(JitterQueue):
         """Claimed tasks not yet acked, retried or dead-lettered."""
         with self._lock:
             return [e.task for e in self._entries.values() if e.state == _INFLIGHT]
+
+    def _fenced(self, task_id: str, lease: str | None, now: datetime) -> _Entry | None:
+        """The task's entry (None if there is none); LeaseLost if `lease` is given and is
+        not its current claim (another claim's, or its lease ran out)."""
+        entry = self._entries.get(task_id)
+        if lease is None:
+            return entry
+        current = (
+            entry is not None
+            and entry.state == _INFLIGHT
+            and entry.task.lease == lease
+            and entry.lease_until is not None
+            and entry.lease_until > now
+        )
+        if not current:
+            raise LeaseLost(f"task {task_id}: the claim {lease} is no longer current")
+        return entry
 
     def _check_up(self) -> None:
         if self.down:

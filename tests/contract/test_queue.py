@@ -19,7 +19,7 @@ from lily_adapters.queue.redis import RedisJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.sql import queue_table
 from lily_adapters.sql.uow import create_engine_for
-from lily_core.ports.queue import JitterQueue, QueueStats, QueueUnavailable
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, QueueUnavailable
 from lily_core.testing import FakeClock
 from lily_core.testing.queue import InMemoryJitterQueue
 from tests.faults import closed_port
@@ -187,6 +187,95 @@ def test_an_expired_lease_makes_the_task_claimable_again(
     assert queue.stats() == QueueStats(scheduled=0, due=1, in_flight=0, dead=0)
     [second] = queue.claim(1, lease_seconds=30)
     assert (second.id, first.attempts, second.attempts) == (task_id, 1, 2)
+
+
+def test_a_renewed_lease_keeps_the_task(queue: JitterQueue, clock: FakeClock) -> None:
+    task_id = _enqueue(queue, clock)
+    [task] = queue.claim(1, lease_seconds=30)
+    assert task.lease is not None
+    for _ in range(5):  # a heartbeat every 10 s keeps it for a minute and more
+        clock.advance(10)
+        queue.renew(task_id, task.lease, lease_seconds=30)
+        assert queue.claim(1, lease_seconds=30) == []
+    clock.advance(29)
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=1, dead=0)
+    queue.ack(task_id, task.lease)
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=0)
+
+
+def test_every_claim_has_a_fresh_lease_token(queue: JitterQueue, clock: FakeClock) -> None:
+    _enqueue(queue, clock)
+    [first] = queue.claim(1, lease_seconds=30)
+    clock.advance(30)
+    [second] = queue.claim(1, lease_seconds=30)
+    assert None not in (first.lease, second.lease)
+    assert first.lease != second.lease
+
+
+@pytest.mark.parametrize("action", ["ack", "retry", "dead_letter", "renew"])
+def test_a_stale_claim_is_refused_and_leaves_the_re_run_alone(
+    queue: JitterQueue, clock: FakeClock, action: str
+) -> None:
+    """A worker wedged past its lease comes back: whatever it does with its claim is
+    refused, and the re-run's claim (lease, dedupe key, attempts) is untouched."""
+    task_id = _enqueue(queue, clock, dedupe_key="k")
+    [stale] = queue.claim(1, lease_seconds=30)
+    clock.advance(30)
+    [rerun] = queue.claim(1, lease_seconds=30)
+    assert stale.lease is not None and rerun.lease is not None
+
+    calls: dict[str, Callable[[], object]] = {
+        "ack": lambda: queue.ack(task_id, stale.lease),
+        "retry": lambda: queue.retry(task_id, clock.now(), "late", stale.lease),
+        "dead_letter": lambda: queue.dead_letter(task_id, "late", stale.lease),
+        "renew": lambda: queue.renew(task_id, str(stale.lease), lease_seconds=300),
+    }
+    with pytest.raises(LeaseLost):
+        calls[action]()
+
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=1, dead=0)
+    held = queue.enqueue("X", tenant_id=None, payload={}, run_at=clock.now(), dedupe_key="k")
+    assert held is None  # the re-run still holds the dedupe key
+    clock.advance(10)
+    queue.renew(task_id, rerun.lease, lease_seconds=30)  # the re-run's claim still holds
+    clock.advance(29)
+    assert queue.claim(1, lease_seconds=30) == []
+    queue.ack(task_id, rerun.lease)
+    assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=0)
+
+
+def test_a_claim_whose_lease_ran_out_is_lost_even_before_a_re_claim(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    task_id = _enqueue(queue, clock)
+    [task] = queue.claim(1, lease_seconds=30)
+    assert task.lease is not None
+    clock.advance(30)
+    with pytest.raises(LeaseLost):
+        queue.renew(task_id, task.lease, lease_seconds=30)
+    with pytest.raises(LeaseLost):
+        queue.ack(task_id, task.lease)
+    assert queue.stats() == QueueStats(scheduled=0, due=1, in_flight=0, dead=0)
+    [again] = queue.claim(1, lease_seconds=30)
+    assert (again.id, again.attempts) == (task_id, 2)
+
+
+def test_a_finished_claim_cannot_be_renewed_or_finished_again(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    task_id = _enqueue(queue, clock)
+    [task] = queue.claim(1, lease_seconds=30)
+    assert task.lease is not None
+    queue.retry(task_id, clock.now(), "HTTP 503", task.lease)
+    with pytest.raises(LeaseLost):
+        queue.renew(task_id, task.lease, lease_seconds=30)
+    with pytest.raises(LeaseLost):
+        queue.dead_letter(task_id, "late", task.lease)
+    [again] = queue.claim(1, lease_seconds=30)
+    assert again.lease is not None
+    queue.ack(task_id, again.lease)
+    with pytest.raises(LeaseLost):
+        queue.ack(task_id, again.lease)
 
 
 def test_ack_forgets_the_task(queue: JitterQueue, clock: FakeClock) -> None:
@@ -396,6 +485,7 @@ def test_an_unreachable_queue_raises_queue_unavailable(
         calls: list[Callable[[], object]] = [
             lambda: queue.enqueue("T", tenant_id=None, payload={}, run_at=clock.now()),
             lambda: queue.claim(4, lease_seconds=30),
+            lambda: queue.renew("t1", "lease", lease_seconds=30),
             lambda: queue.ack("t1"),
             lambda: queue.retry("t1", clock.now(), "boom"),
             lambda: queue.dead_letter("t1", "boom"),

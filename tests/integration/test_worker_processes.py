@@ -8,8 +8,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -121,3 +122,57 @@ def test_a_second_sigterm_exits_at_once_leaving_the_task_leased(harness: Harness
 
     assert worker.returncode == 1
     assert harness.queue.stats() == QueueStats(scheduled=0, due=0, in_flight=1, dead=0)
+
+
+# -- short leases: the heartbeat, fencing, the re-run after a kill (issue 13) -----------------
+
+
+def test_the_heartbeat_keeps_a_task_that_outlives_its_lease(harness: Harness) -> None:
+    [task_id] = harness.enqueue(1)
+    harness.start_worker("A", sleep=5.0, lease=1.5)
+    assert harness.next_event() == ["start", "A", task_id, "1"]
+    harness.start_worker("B", sleep=0)  # idle, claiming: it must not get the task
+
+    assert harness.next_event() == ["done", "A", task_id, "1"]
+    wait_until(lambda: harness.queue.stats() == QueueStats(0, 0, 0, 0))
+    assert harness.redis.llen(f"{harness.name}:events") == 0  # B never started it
+
+
+def test_a_killed_workers_task_runs_again_within_lease_and_poll(harness: Harness) -> None:
+    lease = 3.0
+    [task_id] = harness.enqueue(1)
+    first = harness.start_worker("A", sleep=600, lease=lease)
+    assert harness.next_event() == ["start", "A", task_id, "1"]
+    harness.start_worker("B", sleep=0, lease=lease)
+    time.sleep(lease)  # B is up and polling; A's heartbeat has renewed the lease meanwhile
+
+    first.kill()
+    killed = time.monotonic()
+    assert harness.next_event() == ["start", "B", task_id, "2"]
+    rerun_after = time.monotonic() - killed
+    assert harness.next_event() == ["done", "B", task_id, "2"]
+    assert rerun_after <= lease + 0.1 + 1.0  # the lease, the poll interval, slack for CI
+
+
+def test_a_wedged_workers_late_ack_leaves_the_re_run_alone(harness: Harness) -> None:
+    """SIGSTOP stands for a wedged worker: no heartbeat, so its lease runs out and B runs the
+    task. When A wakes, its handler finishes and its ack is refused (the claim is stale):
+    B's claim stays in flight, renewed by B, and the task is not deleted under it."""
+    [task_id] = harness.enqueue(1)
+    first = harness.start_worker("A", sleep=2.0, lease=1.5)
+    assert harness.next_event() == ["start", "A", task_id, "1"]
+    first.send_signal(signal.SIGSTOP)
+    harness.start_worker("B", sleep=600, lease=1.5)
+    assert harness.next_event() == ["start", "B", task_id, "2"]
+
+    first.send_signal(signal.SIGCONT)
+    assert harness.next_event() == ["done", "A", task_id, "1"]
+    time.sleep(3.0)  # A's ack (refused), and two leases' worth of B's heartbeat
+    assert harness.queue.stats() == QueueStats(scheduled=0, due=0, in_flight=1, dead=0)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
