@@ -210,6 +210,7 @@ FILL = [
     "DROP TABLE bench_lead",
 ]
 FILLED = ["leads", "conversations", "messages", "calls", "quotes", "bookings"]
+ROLLUP = ["activity_days", "lead_bookings"]  # the stats rollup (migration 0010)
 
 
 def fill(engine: sa.Engine, scale: float, now: datetime) -> dict[str, int]:
@@ -268,12 +269,18 @@ def fill(engine: sa.Engine, scale: float, now: datetime) -> dict[str, int]:
                 conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         built = f"keys and indexes ({len(keys) + len(indexes)})"
         print(f"  {built:<40} {time.perf_counter() - started:7.1f} s")
+        # The replica role skipped the triggers that keep the stats rollup (migration 0010).
+        started = time.perf_counter()
+        conn.exec_driver_sql("SELECT lily_rebuild_activity(NULL)")
+        print(
+            f"  {'stats rollup (lily_rebuild_activity)':<40} {time.perf_counter() - started:7.1f} s"
+        )
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("SET statement_timeout = 0")
         # VACUUM too, not only ANALYZE: autovacuum keeps a live table's visibility map
         # mostly set, which index-only scans rely on.
-        conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(["tenants", *FILLED]))
+        conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(["tenants", *FILLED, *ROLLUP]))
     print(f"  {'VACUUM (ANALYZE)':<40} {time.perf_counter() - started:7.1f} s")
     with engine.connect() as conn:
         return {

@@ -1,11 +1,14 @@
-"""The dashboard's figures in SQL: counts, GROUP BY the tenant's local day, and the median
-speed to lead, each worked out by the database (PostgreSQL or SQLite).
+"""The dashboard's figures in SQL: counts by the tenant's local day, and the median speed
+to lead, each worked out by the database.
 
-Local days: PostgreSQL converts with `created_at AT TIME ZONE tz` (the `timezone()`
-function). SQLite has no time-zone data, so the UTC offsets in force over the window are
-looked up here with zoneinfo (a window of up to a few hundred days has a handful of
-stretches, one per daylight-saving change) and each row is shifted by the offset of its
-stretch, in a CASE, before `date()` takes its day.
+PostgreSQL sums the rollup its triggers keep in the tenant's time zone (migration 0010): a
+year is at most 366 rows however busy the tenant. SQLite, the embedded default that serves
+one business, counts the rows themselves; it has no time-zone data, so the UTC offsets in
+force over the window are looked up here with zoneinfo (a window of up to a few hundred days
+has a handful of stretches, one per daylight-saving change) and each row is shifted by the
+offset of its stretch, in a CASE, before `date()` takes its day. The median is the middle
+one or two of the window's delays in order, which an index ordered by the delay serves on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import sqlalchemy as sa
 
 from lily_adapters.sql import tables as t
 from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.domain.leads import MessageKind
 from lily_core.domain.records import BookingStatus
-from lily_core.ports.stats import ActivityFigures, DayActivity, StatsRepository
+from lily_core.ports.stats import ActivityFigures, DayActivity, StatsRepository, local_days
 
 __all__ = ["SqlStatsRepository", "offset_stretches"]
 
@@ -40,49 +45,85 @@ class SqlStatsRepository(StatsRepository):
         self, tenant_id: str, *, start: datetime, end: datetime, timezone: str
     ) -> ActivityFigures:
         with self.engine.connect() as conn:
-            set_tenant_scope(conn, tenant_id)
-            postgres = conn.dialect.name == "postgresql"
-            local_day = (
-                _pg_local_day(timezone) if postgres else _sqlite_local_day(timezone, start, end)
-            )
+            if conn.dialect.name == "postgresql":
+                # One snapshot: the median's position comes from the rollup's count.
+                conn.execution_options(isolation_level="REPEATABLE READ")
+                set_tenant_scope(conn, tenant_id)
+                figures = _from_rollup(conn, tenant_id, *local_days(start, end, timezone))
+            else:  # one transaction, one writer at a time: a snapshot too
+                local_days(start, end, timezone)
+                figures = _from_rows(conn, tenant_id, start, end, timezone)
+            median = _median_speed_to_lead(conn, tenant_id, start, end, figures.texted_back)
+        return attrs.evolve(figures, median_speed_to_lead_seconds=median)
 
-            def window(table: sa.Table) -> sa.ColumnElement[bool]:
-                c = table.c
-                return sa.and_(c.tenant_id == tenant_id, c.created_at >= start, c.created_at < end)
 
-            per_day: dict[date, dict[str, int]] = defaultdict(dict)
-            for name, table, condition in (
-                ("leads", t.leads, sa.true()),
-                ("quotes", t.quotes, t.quotes.c.in_service_area.is_(True)),
-                ("bookings", t.bookings, t.bookings.c.status != BookingStatus.CANCELLED),
-            ):
-                for day, count in conn.execute(_count_by_day(table, window, condition, local_day)):
-                    per_day[day][name] = count
-
-            missed_calls = conn.scalar(
-                sa.select(sa.func.count())
-                .select_from(t.calls)
-                .where(window(t.calls), t.calls.c.missed.is_(True))
-            )
-            texted_back, median = _speed_to_lead(conn, window(t.messages), postgres)
-            booked_leads = conn.scalar(
-                sa.select(sa.func.count()).select_from(t.leads).where(window(t.leads), _booked())
-            )
-        return ActivityFigures(
-            missed_calls=int(missed_calls or 0),
-            texted_back=texted_back,
-            booked_leads=int(booked_leads or 0),
-            median_speed_to_lead_seconds=median,
-            by_day=tuple(
-                DayActivity(
-                    date=day,
-                    leads=counts.get("leads", 0),
-                    quotes=counts.get("quotes", 0),
-                    bookings=counts.get("bookings", 0),
-                )
-                for day, counts in sorted(per_day.items())
-            ),
+def _from_rollup(conn: sa.Connection, tenant_id: str, first: date, stop: date) -> ActivityFigures:
+    """The figures of the local days [first, stop) summed from activity_days, which keeps
+    them in the tenant's time zone."""
+    a = t.activity_days.c
+    rows = conn.execute(
+        sa.select(a.day, *(a[count] for count in t.ACTIVITY_COUNTS))
+        .where(
+            a.tenant_id == tenant_id,
+            a.day >= first,
+            a.day < stop,
         )
+        .order_by(a.day)
+    ).all()
+    total = {count: sum(row[i] for row in rows) for i, count in enumerate(t.ACTIVITY_COUNTS, 1)}
+    return ActivityFigures(
+        missed_calls=total["missed_calls"],
+        texted_back=total["texted_back"],
+        booked_leads=total["booked_leads"],
+        median_speed_to_lead_seconds=None,
+        by_day=tuple(
+            DayActivity(day, leads, quotes, bookings)
+            for day, leads, quotes, bookings, *_ in rows
+            if leads or quotes or bookings
+        ),
+    )
+
+
+def _from_rows(
+    conn: sa.Connection, tenant_id: str, start: datetime, end: datetime, timezone: str
+) -> ActivityFigures:
+    """The window's figures counted from the rows themselves (SQLite)."""
+
+    def window(table: sa.Table) -> sa.ColumnElement[bool]:
+        c = table.c
+        return sa.and_(c.tenant_id == tenant_id, c.created_at >= start, c.created_at < end)
+
+    local_day = _sqlite_local_day(timezone, start, end)
+    per_day: dict[date, dict[str, int]] = defaultdict(dict)
+    for name, table, condition in (
+        ("leads", t.leads, sa.true()),
+        ("quotes", t.quotes, t.quotes.c.in_service_area.is_(True)),
+        ("bookings", t.bookings, t.bookings.c.status != BookingStatus.CANCELLED),
+    ):
+        for day, count in conn.execute(_count_by_day(table, window, condition, local_day)):
+            per_day[day][name] = count
+
+    def how_many(table: sa.Table, *conditions: sa.ColumnElement[bool]) -> int:
+        return int(
+            conn.scalar(
+                sa.select(sa.func.count()).select_from(table).where(window(table), *conditions)
+            )
+            or 0
+        )
+
+    m = t.messages.c
+    return ActivityFigures(
+        missed_calls=how_many(t.calls, t.calls.c.missed.is_(True)),
+        texted_back=how_many(t.messages, m.kind == MessageKind.MISSED_CALL, m.sent_at.is_not(None)),
+        booked_leads=how_many(t.leads, _booked()),
+        median_speed_to_lead_seconds=None,
+        by_day=tuple(
+            DayActivity(
+                day, counts.get("leads", 0), counts.get("quotes", 0), counts.get("bookings", 0)
+            )
+            for day, counts in sorted(per_day.items())
+        ),
+    )
 
 
 def _count_by_day(
@@ -110,39 +151,37 @@ def _booked() -> sa.ColumnElement[bool]:
     )
 
 
-def _speed_to_lead(
-    conn: sa.Connection, in_window: sa.ColumnElement[bool], postgres: bool
-) -> tuple[int, float | None]:
-    """(text-backs sent, median seconds from missed call to text sent)."""
-    m = t.messages.c
-    sent = sa.and_(in_window, m.kind == MessageKind.MISSED_CALL, m.sent_at.is_not(None))
-    if postgres:
-        interval = m.sent_at - m.created_at
-        median_of = sa.func.percentile_cont(0.5).within_group(sa.extract("epoch", interval))
-        count, median = conn.execute(sa.select(sa.func.count(), median_of).where(sent)).one()
-        return int(count), None if median is None else float(median)
-    seconds = (sa.func.julianday(m.sent_at) - sa.func.julianday(m.created_at)) * 86400.0
-    count = int(conn.scalar(sa.select(sa.func.count()).where(sent)) or 0)
+def _median_speed_to_lead(
+    conn: sa.Connection, tenant_id: str, start: datetime, end: datetime, count: int
+) -> float | None:
+    """The median seconds from missed call to text-back sent of the window's `count`
+    text-backs: the middle delay (odd count) or the two middle ones averaged (even)."""
     if not count:
-        return 0, None
-    # The middle value (odd count) or the two middle ones (even), averaged.
+        return None
+    m = t.messages.c
+    delay: sa.ColumnElement[Any]
+    seconds: sa.ColumnElement[Any]
+    if conn.dialect.name == "postgresql":
+        delay = m.sent_at - m.created_at  # the order of ix_messages_speed_to_lead
+        seconds = sa.extract("epoch", delay)
+    else:
+        seconds = delay = (sa.func.julianday(m.sent_at) - sa.func.julianday(m.created_at)) * 86400.0
     middle = (
         sa.select(seconds.label("seconds"))
-        .where(sent)
-        .order_by(seconds)
+        .where(
+            m.tenant_id == tenant_id,
+            m.kind == MessageKind.MISSED_CALL,
+            m.sent_at.is_not(None),
+            m.created_at >= start,
+            m.created_at < end,
+        )
+        .order_by(delay)
         .limit(2 - count % 2)
         .offset((count - 1) // 2)
         .subquery()
     )
     median = conn.scalar(sa.select(sa.func.avg(middle.c.seconds)))
-    return count, None if median is None else float(median)
-
-
-def _pg_local_day(timezone: str) -> LocalDay:
-    def local_day(column: sa.ColumnElement[datetime]) -> sa.ColumnElement[date]:
-        return sa.cast(sa.func.timezone(timezone, column), sa.Date)
-
-    return local_day
+    return None if median is None else float(median)
 
 
 def _sqlite_local_day(timezone: str, start: datetime, end: datetime) -> LocalDay:

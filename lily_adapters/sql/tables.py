@@ -22,11 +22,14 @@ from lily_core.domain.leads import Channel, Direction, LeadStatus, MessageKind, 
 from lily_core.domain.records import BookingStatus
 
 __all__ = [
+    "ACTIVITY_COUNTS",
+    "activity_days",
     "api_keys",
     "bookings",
     "calls",
     "consent_ledger",
     "conversations",
+    "lead_bookings",
     "leads",
     "messages",
     "metadata",
@@ -222,6 +225,14 @@ messages = sa.Table(
     sa.Index(None, "status", "created_at"),  # the reconciler's list_queued
     # stats: the text-backs of a window; sent_at so the median reads the index alone
     sa.Index("ix_messages_tenant_kind_created", "tenant_id", "kind", "created_at", "sent_at"),
+    # stats on PostgreSQL: the text-backs in order of their delay, for the median (0010)
+    sa.Index(
+        "ix_messages_speed_to_lead",
+        "tenant_id",
+        sa.text("(sent_at - created_at)"),
+        postgresql_include=["created_at", "sent_at"],
+        postgresql_where=sa.text("kind = 'missed_call' AND sent_at IS NOT NULL"),
+    ).ddl_if(dialect="postgresql"),
 )
 
 calls = sa.Table(
@@ -284,6 +295,30 @@ bookings = sa.Table(
     sa.Index("ix_bookings_tenant_created_status", "tenant_id", "created_at", "status"),
     sa.Index("ix_bookings_tenant_start", "tenant_id", "start_at", "id"),  # soonest first
     sa.Index("ix_bookings_tenant_lead", "tenant_id", "lead_id", "status"),  # stats: booked leads
+)
+
+# The dashboard's figures, rolled up on PostgreSQL by triggers (migration 0010 says how):
+# per tenant and local day in its time zone, what began on it; and per lead, how many of its
+# bookings are not cancelled. Empty on SQLite, which counts the rows themselves.
+ACTIVITY_COUNTS = ("leads", "quotes", "bookings", "missed_calls", "texted_back", "booked_leads")
+
+activity_days = sa.Table(
+    "activity_days",
+    metadata,
+    sa.Column("tenant_id", sa.String(32), _fk("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    *(
+        sa.Column(count, sa.Integer, nullable=False, server_default="0")
+        for count in ACTIVITY_COUNTS
+    ),
+)
+
+lead_bookings = sa.Table(
+    "lead_bookings",
+    metadata,
+    sa.Column("tenant_id", sa.String(32), _fk("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("lead_id", sa.String(32), primary_key=True),
+    sa.Column("active", sa.Integer, nullable=False),
 )
 
 # Failed dashboard sign-ins, counted per key ("email:..." or "ip:...") in a fixed window,

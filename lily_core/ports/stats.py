@@ -6,12 +6,13 @@ UnitOfWork and reads committed data on its own."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import attrs
 
-__all__ = ["ActivityFigures", "DayActivity", "StatsRepository"]
+__all__ = ["ActivityFigures", "DayActivity", "StatsRepository", "local_days"]
 
 
 @attrs.frozen
@@ -37,7 +38,9 @@ class StatsRepository(Protocol):
     def activity(
         self, tenant_id: str, *, start: datetime, end: datetime, timezone: str
     ) -> ActivityFigures:
-        """The tenant's figures for what was created in [start, end):
+        """The tenant's figures for what was created in [start, end), whole local days:
+        `start` and `end` are midnights in `timezone`, the tenant's time zone (ValueError
+        otherwise; a PostgreSQL rollup keeps the days in it):
 
         - `missed_calls`: calls marked missed;
         - `texted_back`: missed-call text-backs (messages of kind `missed_call`) that were
@@ -51,3 +54,13 @@ class StatsRepository(Protocol):
           made inside the service area, and the bookings made that are not cancelled.
         """
         ...
+
+
+def local_days(start: datetime, end: datetime, timezone: str) -> tuple[date, date]:
+    """The first local day of [start, end) and the day after its last, in `timezone`;
+    ValueError if either is not a local midnight there."""
+    zone = ZoneInfo(timezone)
+    first, stop = start.astimezone(zone), end.astimezone(zone)
+    if first.time() != time(0) or stop.time() != time(0):
+        raise ValueError(f"stats count whole days: {start} and {end} must be midnights in {zone}")
+    return first.date(), stop.date()

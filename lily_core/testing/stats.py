@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from lily_core.domain.leads import MessageKind
 from lily_core.domain.records import BookingStatus
-from lily_core.ports.stats import ActivityFigures, DayActivity
+from lily_core.ports.stats import ActivityFigures, DayActivity, local_days
 from lily_core.testing.uow import InMemoryDatabase
 
 __all__ = ["InMemoryStatsRepository"]
@@ -25,6 +25,7 @@ class InMemoryStatsRepository:
     def activity(
         self, tenant_id: str, *, start: datetime, end: datetime, timezone: str
     ) -> ActivityFigures:
+        local_days(start, end, timezone)
         with self.db.lock:
             tables = {name: list(rows.values()) for name, rows in self.db.tables.items()}
 

@@ -77,7 +77,7 @@ def test_stats_count_by_local_day_across_a_daylight_saving_change(backend: Backe
 
 @pytest.mark.parametrize(("delays", "median"), [([30.0], 30.0), ([10.0, 45.5, 12.0, 20.0], 16.0)])
 def test_stats_median_speed_to_lead(backend: Backend, delays: list[float], median: float) -> None:
-    acme, other = tenant(), tenant()
+    acme, other = tenant(timezone="UTC"), tenant()
     callers = [lead(acme, T0) for _ in delays]
     stranger = lead(other, T0)
     backend.save(acme, other, *callers, stranger)
@@ -96,7 +96,7 @@ def test_stats_median_speed_to_lead(backend: Backend, delays: list[float], media
     )
 
     figures = backend.stats.activity(
-        acme.id, start=T0 - timedelta(hours=1), end=T0 + timedelta(days=1), timezone="UTC"
+        acme.id, start=utc("2026-06-01 00:00"), end=utc("2026-06-02 00:00"), timezone="UTC"
     )
 
     assert figures.missed_calls == len(delays) + 1
