@@ -11,6 +11,7 @@ from lily_adapters.metrics import prepare_multiprocess_dir
 from lily_adapters.settings import InvalidSettings, load_settings
 from lily_cli.common import JsonFlag, container, new_app, print_json
 from lily_core.errors import NotFound
+from lily_core.use_cases.send_message import AMBIGUOUS_SEND
 from lily_worker.run import run_worker
 from lily_worker.wiring import build_worker
 
@@ -35,9 +36,14 @@ def worker(
 
 @queue_app.command("stats")
 def stats(as_json: JsonFlag = False) -> None:
-    """Tasks scheduled, due, in flight and dead."""
-    s = container().queue().stats()
+    """Tasks scheduled, due, in flight and dead; and `ambiguous`: texts whose send was
+    interrupted and could not be cleared up with the provider (marked failed, not resent)."""
+    c = container()
+    s = c.queue().stats()
+    with c.uow().across_tenants() as uow:
+        ambiguous = uow.messages.count_failed(AMBIGUOUS_SEND)
     data = {"scheduled": s.scheduled, "due": s.due, "in_flight": s.in_flight, "dead": s.dead}
+    data["ambiguous"] = ambiguous
     if as_json:
         print_json(data)
     else:

@@ -12,6 +12,8 @@ LilyError
       ├── PermanentDeliveryError   retrying cannot help (bad number, 4xx); dead-letter it
       │    └── RecipientOptedOut   the carrier says the recipient opted out (Twilio 21610)
       └── TransientDeliveryError   may succeed later (429, 5xx, timeouts); retry with backoff
+           └── DeliveryOutcomeUnknown  the call may have gone through (timed out or cut off
+                                       after it was sent): find out before sending again
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "Conflict",
     "DeliveryError",
+    "DeliveryOutcomeUnknown",
     "Forbidden",
     "InvalidInput",
     "LilyError",
@@ -98,3 +101,8 @@ class TransientDeliveryError(DeliveryError):
     ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class DeliveryOutcomeUnknown(TransientDeliveryError):
+    """The request may have reached the provider and been acted on (a read timeout, a
+    connection cut after sending): retrying blindly could do it twice."""

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from loguru import logger
+
 from lily_adapters import metrics
 from lily_adapters.container import Container
 from lily_core.domain.leads import MessageKind
 from lily_core.ports.queue import Task
-from lily_core.use_cases.send_message import SendOutcome
+from lily_core.use_cases.send_message import AMBIGUOUS_SEND, SendOutcome
 
-SENT = (SendOutcome.SENT, SendOutcome.SANDBOX)
+SENT = (SendOutcome.SENT, SendOutcome.SANDBOX, SendOutcome.ADOPTED, SendOutcome.RESENT)
 
 
 def _slug_lookup(container: Container) -> Callable[[str], str | None]:
@@ -58,10 +60,34 @@ class SendMetrics:
 
 
 def counted_send(container: Container) -> Callable[[Task], None]:
-    """The send handler: SendMessage per task, its outcome counted."""
+    """The send handler: SendMessage per task, its outcome counted; a send found
+    interrupted is logged with what became of it (at WARNING if it stays ambiguous)."""
     count = SendMetrics(container)
 
     def handle(task: Task) -> None:
-        count(task, container.send_message()(task))
+        outcome = container.send_message()(task)
+        _log_recovery(task, outcome)
+        count(task, outcome)
 
     return handle
+
+
+_RECOVERED = {
+    SendOutcome.ADOPTED: "it had gone out: its SID is recorded, nothing sent again",
+    SendOutcome.RESENT: "the provider had no such message: sent now",
+}
+
+
+def _log_recovery(task: Task, outcome: SendOutcome) -> None:
+    log = logger.bind(
+        task_id=task.id, tenant_id=task.tenant_id, message_id=task.payload.get("message_id"),
+        outcome=str(outcome),
+    )  # fmt: skip
+    if outcome in _RECOVERED:
+        log.info("interrupted send recovered: {}", _RECOVERED[outcome])
+    elif outcome == SendOutcome.AMBIGUOUS:
+        log.warning(
+            "interrupted send cannot be cleared up (the channel cannot be asked): marked"
+            " failed ({}), not sent again",
+            AMBIGUOUS_SEND,
+        )

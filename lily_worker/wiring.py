@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from loguru import logger
+
 from lily_adapters.container import Container
 from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_core.ports.queue import Task, TaskType
@@ -42,7 +44,15 @@ def build_worker(container: Container) -> Worker:
     queue = container.queue()
 
     def reconcile() -> None:
-        container.reconcile_outbox()()
+        done = container.reconcile_outbox().reconcile()
+        if done.total:
+            logger.bind(queued=done.queued, sending=done.sending).warning(
+                "reconciler re-queued {} message(s) whose task was lost: {} queued, {} found"
+                " interrupted mid-send (SENDING)",
+                done.total,
+                done.queued,
+                done.sending,
+            )
 
     def release() -> None:
         container.release_held()()

@@ -373,6 +373,25 @@ class SqlMessageRepository(_SqlRepository[Message], ports.MessageRepository):
             stmt = stmt.where(c.tenant_id == tenant_id)
         return self._all(stmt.order_by(c.created_at, self._ordered_id()).limit(limit))
 
+    # -- interrupted sends (issue 13); both served by the (status, created_at) index --
+    def list_sending(self, *, updated_before: datetime, limit: int = 500) -> builtins.list[Message]:
+        c = t.messages.c
+        stmt = sa.select(Message).where(
+            c.status == MessageStatus.SENDING,
+            c.updated_at < updated_before,
+            c.direction == Direction.OUTBOUND,
+        )
+        return self._all(stmt.order_by(c.updated_at, self._ordered_id()).limit(limit))
+
+    def count_failed(self, error_code: str) -> int:
+        c = t.messages.c
+        stmt = sa.select(sa.func.count()).where(
+            c.status == MessageStatus.FAILED,
+            c.error_code == error_code,
+            c.direction == Direction.OUTBOUND,
+        )
+        return int(self._scalars(stmt)[0])
+
 
 class SqlCallRepository(_SqlRepository[Call], ports.CallRepository):
     table = t.calls

@@ -3,12 +3,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3
 from loguru import logger
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
 from lily_adapters.metrics import provider_call
@@ -16,6 +17,7 @@ from lily_adapters.twilio._http import TWILIO_API_URL, RebasedTwilioHttpClient
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import (
     DeliveryError,
+    DeliveryOutcomeUnknown,
     PermanentDeliveryError,
     RecipientOptedOut,
     TransientDeliveryError,
@@ -23,6 +25,7 @@ from lily_core.errors import (
 from lily_core.ports import SentSms, SmsSender
 
 OPTED_OUT = 21610  # "Attempt to send to unsubscribed recipient"
+LOOKUP_PAGE = 50  # messages read per lookup of an interrupted send: one page, the newest
 
 
 class TwilioSmsSender(SmsSender):
@@ -33,6 +36,12 @@ class TwilioSmsSender(SmsSender):
     Errors: 21610 -> RecipientOptedOut; 429, 5xx, connection errors and timeouts ->
     TransientDeliveryError (with Retry-After when Twilio gives one); any other 4xx (21211
     invalid number, 21614 not a mobile, 20003 bad credentials...) -> PermanentDeliveryError.
+    A send whose request may have reached Twilio without its answer reaching Lily (a read
+    timeout, a connection cut after sending) is DeliveryOutcomeUnknown.
+
+    Twilio takes no idempotency key, so `find_sent` reads the Messages list filtered by To,
+    From and DateSent (whole UTC days, as Twilio filters them) and keeps the messages with
+    the same body created at or after `since`.
     """
 
     def __init__(
@@ -83,13 +92,67 @@ class TwilioSmsSender(SmsSender):
         except (TwilioRestException, TwilioServiceException) as exc:
             raise delivery_error(exc, self._http.last_headers()) from exc
         except requests.RequestException as exc:
-            raise TransientDeliveryError(f"Twilio unreachable: {type(exc).__name__}") from exc
+            if _never_sent(exc):
+                raise TransientDeliveryError(f"Twilio unreachable: {type(exc).__name__}") from exc
+            raise DeliveryOutcomeUnknown(f"Twilio's answer was lost: {type(exc).__name__}") from exc
         return SentSms(str(message.sid), str(message.status))
+
+    def find_sent(self, tenant: Tenant, *, to: str, body: str, since: datetime) -> list[SentSms]:
+        client = self._client(tenant)
+        # DateSent>= takes a day; a day earlier covers Twilio's and Lily's clocks disagreeing
+        # around midnight. The page holds the newest messages first.
+        day = (since.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+        try:
+            with provider_call("twilio", "list_sms"):
+                page = client.messages.page(
+                    to=to, from_=tenant.phone, date_sent_after=day, page_size=LOOKUP_PAGE
+                )
+                messages = list(page)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            error = delivery_error(exc, self._http.last_headers())
+            if isinstance(error, PermanentDeliveryError):
+                raise error from exc
+            raise TransientDeliveryError(str(error), code=error.code) from exc
+        except TwilioException as exc:  # a list page: "Unable to fetch page", the response
+            raise _page_error(exc, self._http.last_headers()) from exc
+        except requests.RequestException as exc:
+            raise TransientDeliveryError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        found = [
+            m for m in messages
+            if m.body == body and m.date_created is not None and m.date_created >= since
+        ]  # fmt: skip
+        found.sort(key=lambda m: m.date_created, reverse=True)
+        return [SentSms(str(m.sid), str(m.status)) for m in found]
 
     def close(self) -> None:
         """Release the pooled HTTP connections."""
         if self._http.session is not None:
             self._http.session.close()
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request certainly never reached Twilio: the connection was not made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps it
+        return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return False
+
+
+def _page_error(exc: TwilioException, headers: Mapping[str, str]) -> DeliveryError:
+    """twilio-python raises a bare TwilioException, with the response, for a list page that
+    failed: its status decides, as for delivery_error (a 4xx is permanent, but a 404 of a
+    list is no answer either way, so only 401/403 are)."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = int(getattr(response, "status_code", 0) or 0)
+    message = f"Twilio {status or 'error'} listing messages"
+    if status in (401, 403):
+        return PermanentDeliveryError(message, code=str(status))
+    return TransientDeliveryError(
+        message, retry_after=retry_after_seconds(headers.get("retry-after"))
+    )
 
 
 def delivery_error(
@@ -147,3 +210,8 @@ class SandboxSmsSender(SmsSender):
             media=len(media_urls),
         )
         return SentSms(sid, "sandbox")
+
+    def find_sent(self, tenant: Tenant, *, to: str, body: str, since: datetime) -> list[SentSms]:
+        """Nothing: the sandbox never sends, so an interrupted sandbox send is sent (logged)
+        again, and the message is recorded once."""
+        return []

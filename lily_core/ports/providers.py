@@ -30,6 +30,15 @@ class SmsSender(Protocol):
         PermanentDeliveryError or TransientDeliveryError."""
         ...
 
+    def find_sent(
+        self, tenant: Tenant, *, to: str, body: str, since: datetime
+    ) -> Sequence[SentSms]:
+        """The messages with this body the provider accepted from the tenant's business
+        number to `to` at or after `since`, most recent first (none: an empty list). For a
+        re-run that finds a send interrupted: adopt what went out rather than send it
+        twice. Raises TransientDeliveryError when it cannot tell."""
+        ...
+
 
 @attrs.frozen
 class CalendarEvent:

@@ -127,6 +127,17 @@ class MessageRepository(Protocol):
         billing holds)."""
         ...
 
+    # -- interrupted sends (issue 13) --
+    def list_sending(self, *, updated_before: datetime, limit: int = 500) -> list[Message]:
+        """Outbound messages SENDING since before `updated_before`, all tenants, oldest
+        first (for the reconciler: the task that was sending them may be lost)."""
+        ...
+
+    def count_failed(self, error_code: str) -> int:
+        """Outbound messages FAILED with this error code, all tenants (for `lily queue
+        stats`: interrupted sends that could not be cleared up)."""
+        ...
+
 
 class CallRepository(Protocol):
     def add(self, call: Call) -> None: ...

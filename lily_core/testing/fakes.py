@@ -59,6 +59,19 @@ class FakeSmsSender:
         self.sent.append(SentMessage(tenant.id, tenant.phone, to, body, tuple(media_urls), sid))
         return SentSms(sid, "queued")
 
+    def find_sent(self, tenant: Tenant, *, to: str, body: str, since: datetime) -> list[SentSms]:
+        """The recorded messages from the tenant's number to `to` with this body, last
+        first (the fake keeps no times: `since` is not checked). `fail_next` applies as for
+        send."""
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        wanted = (tenant.id, tenant.phone, to, body)
+        return [
+            SentSms(m.sid, "sent")
+            for m in reversed(self.sent)
+            if (m.tenant_id, m.from_, m.to, m.body) == wanted
+        ]
+
 
 class FakeCalendar:
     """Events per calendar, keyed by event id; `fail_next` raises like FakeSmsSender."""

@@ -290,6 +290,28 @@ class _Messages(_Scoped):
         )
         return sorted(found, key=lambda m: (m.created_at, m.id))[:limit]
 
+    # -- interrupted sends (issue 13) --
+    def list_sending(self, *, updated_before: datetime, limit: int = 500) -> list[Message]:
+        found = self._where(
+            lambda m: (
+                m.direction == Direction.OUTBOUND
+                and m.status == MessageStatus.SENDING
+                and m.updated_at < updated_before
+            )
+        )
+        return sorted(found, key=lambda m: (m.updated_at, m.id))[:limit]
+
+    def count_failed(self, error_code: str) -> int:
+        return len(
+            self._where(
+                lambda m: (
+                    m.direction == Direction.OUTBOUND
+                    and m.status == MessageStatus.FAILED
+                    and m.error_code == error_code
+                )
+            )
+        )
+
 
 class _Calls(_Scoped):
     def get_by_sid(self, tenant_id: str, call_sid: str) -> Call | None:

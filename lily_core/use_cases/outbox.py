@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import attrs
+
 from lily_core.domain.leads import (
     Channel,
     Conversation,
@@ -141,6 +143,17 @@ def enqueue_send(
     """Enqueue the task that sends `message` (after its row is committed)."""
     if message.status != MessageStatus.QUEUED:
         return None
+    return _enqueue(queue, message, run_at, conversation=conversation, request_id=request_id)
+
+
+def _enqueue(
+    queue: JitterQueue,
+    message: Message,
+    run_at: datetime,
+    *,
+    conversation: Conversation | None = None,
+    request_id: str | None = None,
+) -> str | None:
     return queue.enqueue(
         task_type_for(message, conversation),
         tenant_id=message.tenant_id,
@@ -151,26 +164,43 @@ def enqueue_send(
     )
 
 
+@attrs.frozen
+class Reconciled:
+    queued: int  # QUEUED messages whose task the queue had lost, enqueued again
+    sending: int  # messages interrupted mid-send (SENDING) whose task was lost, enqueued again
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sending
+
+
 class ReconcileOutbox:
-    """Re-enqueue every QUEUED message older than `grace`: if its task is still in the
-    queue the dedupe key makes this a no-op; if the queue lost it, it is back."""
+    """Re-enqueue every QUEUED message older than `grace`, and every message SENDING for
+    longer than `grace` (a send was interrupted, and its task is gone: a flushed Redis, a
+    task dead-lettered by an older Lily): if its task is still in the queue the dedupe key
+    makes this a no-op; if the queue lost it, it is back, and SendMessage's re-run finds
+    out from the provider whether the interrupted send went out."""
 
     def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock, grace: timedelta) -> None:
         self.uow, self.queue, self.clock, self.grace = uow, queue, clock, grace
 
     def __call__(self) -> int:
+        return self.reconcile().total
+
+    def reconcile(self) -> Reconciled:
         now = self.clock.now()
         # Every tenant's stale messages: the reconciler spans tenants, on purpose.
         with self.uow.across_tenants():
             stale = self.uow.messages.list_queued(created_before=now - self.grace)
+            stuck = self.uow.messages.list_sending(updated_before=now - self.grace)
             conversations = {
                 m.conversation_id: self.uow.conversations.get(m.tenant_id, m.conversation_id)
-                for m in stale
+                for m in (*stale, *stuck)
                 if m.conversation_id
             }
-        requeued = 0
-        for message in stale:
+        counts = {MessageStatus.QUEUED: 0, MessageStatus.SENDING: 0}
+        for message in (*stale, *stuck):
             conversation = conversations.get(message.conversation_id or "")
-            if enqueue_send(self.queue, message, now, conversation=conversation):
-                requeued += 1
-        return requeued
+            if _enqueue(self.queue, message, now, conversation=conversation):
+                counts[message.status] += 1
+        return Reconciled(counts[MessageStatus.QUEUED], counts[MessageStatus.SENDING])

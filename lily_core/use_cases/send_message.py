@@ -20,6 +20,7 @@ from lily_core.domain.recipient import locate_recipient
 from lily_core.domain.state_rules import next_allowed
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import (
+    DeliveryOutcomeUnknown,
     NotFound,
     PermanentDeliveryError,
     RecipientOptedOut,
@@ -43,6 +44,24 @@ class SendOutcome(enum.StrEnum):
     DEFERRED = "deferred"  # quiet hours: re-enqueued for the window's end
     OPTED_OUT = "opted_out"  # the carrier says the recipient opted out (21610)
     NOT_DUE = "not_due"  # a task for an earlier send_after than the message now has
+    # a re-run that found the send interrupted (SENDING) asked the provider:
+    ADOPTED = "adopted"  # it had gone out: its SID is recorded, nothing sent again
+    RESENT = "resent"  # the provider had none: sent now
+    AMBIGUOUS = "ambiguous"  # no way to tell (Chatwoot): marked failed, not sent again
+
+
+# The error code of a message whose interrupted send could not be cleared up (counted by
+# `lily queue stats`): it is marked FAILED rather than risk a second text.
+AMBIGUOUS_SEND = "ambiguous_send"
+
+# How far before the SENDING mark a provider's record may be dated (clock skew between
+# Lily and the provider) and still be taken for this message.
+LOOKUP_SKEW = timedelta(seconds=30)
+
+
+class AmbiguousDelivery(PermanentDeliveryError):
+    """An interrupted send whose outcome the provider could not be asked about, up to the
+    task's last attempt: the message is marked FAILED (AMBIGUOUS_SEND), the task dead."""
 
 
 # Queues store run_at with less precision than a datetime: allow for the rounding.
@@ -90,8 +109,14 @@ class SendMessage:
     """The worker's handler for every outbound message task. Checks, at send time, that
     the lead has not opted out, that automations run for the tenant and the lead (an
     owner's MANUAL reply goes regardless), billing (BillingGate), and quiet hours; then
-    sends once: a message is marked SENDING before the provider call, and a re-run that
-    finds it SENDING (a crash mid-send) does not send it again."""
+    sends once: a message is marked SENDING before the provider call.
+
+    A re-run that finds it SENDING (the worker died mid-send, or the call's outcome was
+    unknown: a timeout after the request went out) asks the provider whether it went out
+    (`SmsSender.find_sent`, since the SENDING mark): found, its SID is adopted (ADOPTED);
+    not found, it is sent now (RESENT). If the provider cannot be asked, the task is retried;
+    at its last attempt, or on a channel that cannot be asked (Chatwoot), the message is
+    marked FAILED with AMBIGUOUS_SEND rather than risk a second text."""
 
     def __init__(
         self,
@@ -118,49 +143,53 @@ class SendMessage:
         now = self.clock.now()
         with self.uow.for_tenant(task.tenant_id):
             snap = self._load(task.tenant_id, message_id)
-            message, lead, tenant = snap.message, snap.lead, snap.tenant
-            if message.status == MessageStatus.SENDING:
-                message.status = MessageStatus.FAILED
-                message.error_message = "interrupted while sending; not resent to avoid a duplicate"
+            interrupted = snap.message.status == MessageStatus.SENDING
+            outcome = None if interrupted else self._prepare(snap, task, now)
+        if outcome is not None:
+            return outcome
+        return self._recover(snap, task) if interrupted else self._deliver(snap, task)
+
+    def _prepare(self, snap: _Snapshot, task: Task, now: datetime) -> SendOutcome | None:
+        """The checks before a send, in the open unit of work: an outcome if the message is
+        not to be sent now; None once it is marked SENDING (committed)."""
+        message, lead, tenant = snap.message, snap.lead, snap.tenant
+        if message.status != MessageStatus.QUEUED:
+            return SendOutcome.ALREADY_DONE
+        if message.send_after is not None and message.send_after - task.run_at > _STALE:
+            # The message was moved later (a rescheduled booking's review request)
+            # after this task was enqueued; the task for the new time sends it.
+            return SendOutcome.NOT_DUE
+        if message.kind != MessageKind.HELP and self._opted_out(tenant, lead):
+            return self._finish(
+                message, MessageStatus.SUPPRESSED, SendOutcome.SUPPRESSED, "lead opted out"
+            )
+        paused = tenant.automations_paused or lead.automations_paused
+        if paused and message.kind != MessageKind.MANUAL:
+            why = "automations paused" + ("" if tenant.automations_paused else " for this lead")
+            return self._finish(message, MessageStatus.HELD, SendOutcome.HELD, why)
+        hold = self.billing.hold(self.uow, tenant, message, now)
+        if hold is not None:
+            return self._hold(message, hold)
+        if must_respect_quiet_hours(tenant, message, snap.conversation, now):
+            until = may_send_after(tenant, lead, message, now)
+            if until is not None:
+                message.send_after = until + self.jitter.delay()
                 self.uow.commit()
-                return SendOutcome.ALREADY_DONE
-            if message.status != MessageStatus.QUEUED:
-                return SendOutcome.ALREADY_DONE
-            if message.send_after is not None and message.send_after - task.run_at > _STALE:
-                # The message was moved later (a rescheduled booking's review request)
-                # after this task was enqueued; the task for the new time sends it.
-                return SendOutcome.NOT_DUE
-            if message.kind != MessageKind.HELP and self._opted_out(tenant, lead):
-                return self._finish(
-                    message, MessageStatus.SUPPRESSED, SendOutcome.SUPPRESSED, "lead opted out"
+                enqueue_send(
+                    self.queue,
+                    message,
+                    message.send_after,
+                    conversation=snap.conversation,
+                    request_id=task.request_id,
                 )
-            paused = tenant.automations_paused or lead.automations_paused
-            if paused and message.kind != MessageKind.MANUAL:
-                why = "automations paused" + ("" if tenant.automations_paused else " for this lead")
-                return self._finish(message, MessageStatus.HELD, SendOutcome.HELD, why)
-            hold = self.billing.hold(self.uow, tenant, message, now)
-            if hold is not None:
-                return self._hold(message, hold)
-            if must_respect_quiet_hours(tenant, message, snap.conversation, now):
-                until = may_send_after(tenant, lead, message, now)
-                if until is not None:
-                    message.send_after = until + self.jitter.delay()
-                    self.uow.commit()
-                    enqueue_send(
-                        self.queue,
-                        message,
-                        message.send_after,
-                        conversation=snap.conversation,
-                        request_id=task.request_id,
-                    )
-                    return SendOutcome.DEFERRED
-            hold = self.billing.count(self.uow, tenant, message, _channel(snap), now)
-            if hold is not None:
-                return self._hold(message, hold)
-            message.status = MessageStatus.SENDING
-            message.updated_at = now
-            self.uow.commit()
-        return self._deliver(snap, task)
+                return SendOutcome.DEFERRED
+        hold = self.billing.count(self.uow, tenant, message, _channel(snap), now)
+        if hold is not None:
+            return self._hold(message, hold)
+        message.status = MessageStatus.SENDING
+        message.updated_at = now
+        self.uow.commit()
+        return None
 
     def _opted_out(self, tenant: Tenant, lead: Lead) -> bool:
         """The lead's flag, or the ledger's last word on its number (which outlives a
@@ -183,6 +212,46 @@ class SendMessage:
         )
         return _Snapshot(tenant, lead, message, conversation)
 
+    def _recover(self, snap: _Snapshot, task: Task) -> SendOutcome:
+        """A message found SENDING: ask the provider whether it went out since the SENDING
+        mark; adopt it if so, send it if not (see the class docstring)."""
+        conversation = snap.conversation
+        if conversation is not None and conversation.channel == Channel.CHATWOOT:
+            self._mark_ambiguous(snap, "interrupted while sending; Chatwoot cannot be asked")
+            return SendOutcome.AMBIGUOUS
+        if not snap.lead.phone:
+            raise PermanentDeliveryError("the lead has no phone number")
+        since = snap.message.updated_at - LOOKUP_SKEW
+        try:
+            found = self.sms.find_sent(
+                snap.tenant, to=snap.lead.phone, body=snap.message.body, since=since
+            )
+        except TransientDeliveryError as exc:
+            if task.attempts < self.max_attempts:
+                raise  # still SENDING: the next attempt asks again
+            why = f"interrupted while sending; the provider could not be asked: {exc}"
+            self._mark_ambiguous(snap, why, code=exc.code)
+            raise AmbiguousDelivery(why, code=AMBIGUOUS_SEND) from exc
+        with self.uow.for_tenant(snap.tenant.id):  # a SID another message has is not ours
+            get = self.uow.messages.get_by_provider_sid
+            ours = [s for s in found if get(snap.tenant.id, s.provider_sid) is None]
+        if ours:
+            self._record_sent(snap, ours[0])
+            return SendOutcome.ADOPTED
+        outcome = self._deliver(snap, task)
+        return SendOutcome.RESENT if outcome in (SendOutcome.SENT, SendOutcome.SANDBOX) else outcome
+
+    def _mark_ambiguous(self, snap: _Snapshot, why: str, *, code: str | None = None) -> None:
+        with self.uow.for_tenant(snap.tenant.id):
+            message = self.uow.messages.get(snap.tenant.id, snap.message.id)
+            if message is None or message.status != MessageStatus.SENDING:
+                return
+            message.status = MessageStatus.FAILED
+            message.error_code = AMBIGUOUS_SEND
+            message.error_message = why if code is None else f"{why} (code {code})"
+            message.updated_at = self.clock.now()
+            self.uow.commit()
+
     def _deliver(self, snap: _Snapshot, task: Task) -> SendOutcome:
         try:
             sent = self._send(snap)
@@ -192,10 +261,30 @@ class SendMessage:
         except PermanentDeliveryError as exc:
             self._record_failure(snap, exc.code, str(exc))
             raise
+        except DeliveryOutcomeUnknown as exc:
+            # It may have gone out: the message stays SENDING, so the next attempt asks the
+            # provider before sending again (the error is kept on the message meanwhile).
+            if task.attempts >= self.max_attempts:
+                self._mark_ambiguous(snap, f"the provider's answer was lost: {exc}", code=exc.code)
+                raise AmbiguousDelivery(str(exc), code=AMBIGUOUS_SEND) from exc
+            self._note_error(snap, exc.code, str(exc))
+            raise
         except TransientDeliveryError as exc:
             last = task.attempts >= self.max_attempts
             self._record_failure(snap, exc.code, str(exc), requeue=not last)
             raise
+        return self._record_sent(snap, sent)
+
+    def _note_error(self, snap: _Snapshot, code: str | None, error: str) -> None:
+        """Keep the provider's error on a message that stays SENDING."""
+        with self.uow.for_tenant(snap.tenant.id):
+            message = self.uow.messages.get(snap.tenant.id, snap.message.id)
+            if message is None:
+                return
+            message.error_code, message.error_message = code, error
+            self.uow.commit()
+
+    def _record_sent(self, snap: _Snapshot, sent: SentSms) -> SendOutcome:
         with self.uow.for_tenant(snap.tenant.id):
             message = self.uow.messages.get(snap.tenant.id, snap.message.id)
             lead = self.uow.leads.get(snap.tenant.id, snap.lead.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -142,3 +142,39 @@ def test_a_refusal_affects_only_the_next_send(harness: Harness, tenant: Tenant) 
     result = harness.sender.send(tenant, to="+15125550100", body="hello again")
 
     assert [s.sid for s in harness.sent()] == [result.provider_sid]
+
+
+# -- finding what an interrupted send sent (issue 13) ---------------------------------------
+
+
+def test_find_sent_finds_the_message_with_that_body_to_that_number(
+    harness: Harness, tenant: Tenant
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    other = harness.sender.send(tenant, to="+15125550100", body="Sorry we missed your call!")
+    harness.sender.send(tenant, to="+15125550177", body="Hello")  # another lead
+    harness.sender.send(tenant, to="+15125550100", body="Another text")  # another body
+    first = harness.sender.send(tenant, to="+15125550100", body="Hello")
+
+    found = harness.sender.find_sent(tenant, to="+15125550100", body="Hello", since=since)
+
+    assert [s.provider_sid for s in found] == [first.provider_sid]
+    again = harness.sender.find_sent(
+        tenant, to="+15125550100", body="Sorry we missed your call!", since=since
+    )
+    assert [s.provider_sid for s in again] == [other.provider_sid]
+
+
+def test_find_sent_finds_nothing_that_was_not_sent(harness: Harness, tenant: Tenant) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    harness.sender.send(tenant, to="+15125550100", body="Hello")
+    other = Tenant(name="B", slug="b", phone="+15125550111", created_at=datetime.now(UTC))
+
+    assert harness.sender.find_sent(tenant, to="+15125550100", body="Bye", since=since) == []
+    assert harness.sender.find_sent(other, to="+15125550100", body="Hello", since=since) == []
+
+
+def test_find_sent_surfaces_an_outage_as_transient(harness: Harness, tenant: Tenant) -> None:
+    harness.refuse_next("server_error")
+    with pytest.raises(TransientDeliveryError):
+        harness.sender.find_sent(tenant, to="+15125550100", body="Hello", since=datetime.now(UTC))

@@ -187,7 +187,7 @@ def test_apikey_and_user(lily) -> None:
 
 def test_queue_commands(lily) -> None:
     stats = json.loads(lily("queue", "stats", "--json").stdout)
-    assert stats == {"scheduled": 0, "due": 0, "in_flight": 0, "dead": 0}
+    assert stats == {"scheduled": 0, "due": 0, "in_flight": 0, "dead": 0, "ambiguous": 0}
     assert "no dead tasks" in lily("queue", "dead").stdout
     assert "requeued 0" in lily("queue", "retry", "--all").stdout
     fails_cleanly(lily("queue", "retry", ok=False), "--all")

@@ -30,7 +30,12 @@ from lily_adapters.twilio import (
 )
 from lily_adapters.twilio.sms import retry_after_seconds
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import PermanentDeliveryError, RecipientOptedOut, TransientDeliveryError
+from lily_core.errors import (
+    DeliveryOutcomeUnknown,
+    PermanentDeliveryError,
+    RecipientOptedOut,
+    TransientDeliveryError,
+)
 from tests.fixtures import webhook_samples
 from tests.standins.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioStandIn
 
@@ -211,6 +216,59 @@ def test_a_timeout_is_transient(standin: TwilioStandIn) -> None:
 
     with pytest.raises(TransientDeliveryError):
         impatient.send(make_tenant(), to="+15125550100", body="Hi")
+
+
+def test_a_send_whose_answer_is_lost_has_an_unknown_outcome(standin: TwilioStandIn) -> None:
+    """Twilio accepted the message, and the connection broke before its answer came: the
+    send may have gone out, so it is DeliveryOutcomeUnknown (not a plain retry), and the
+    Messages list finds it."""
+    sender = TwilioSmsSender(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, api_url=standin.url)
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    standin.drop_next()
+
+    with pytest.raises(DeliveryOutcomeUnknown):
+        sender.send(make_tenant(), to="+15125550100", body="Hi")
+
+    [accepted] = standin.messages
+    found = sender.find_sent(make_tenant(), to="+15125550100", body="Hi", since=since)
+    assert [s.provider_sid for s in found] == [accepted.sid]
+
+
+def test_a_read_timeout_has_an_unknown_outcome(standin: TwilioStandIn) -> None:
+    impatient = TwilioSmsSender(
+        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, api_url=standin.url, timeout=0.2
+    )
+    standin.hang_next()
+
+    with pytest.raises(DeliveryOutcomeUnknown):
+        impatient.send(make_tenant(), to="+15125550100", body="Hi")
+
+
+def test_a_refused_connection_is_not_an_unknown_outcome() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = TwilioSmsSender(
+        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, api_url=f"http://127.0.0.1:{port}"
+    )
+
+    with pytest.raises(TransientDeliveryError) as raised:
+        down.send(make_tenant(), to="+15125550100", body="Hi")
+    assert not isinstance(raised.value, DeliveryOutcomeUnknown)
+
+
+def test_find_sent_asks_twilio_by_to_from_and_date_sent(standin: TwilioStandIn) -> None:
+    sender = TwilioSmsSender(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, api_url=standin.url)
+    since = datetime(2026, 12, 7, 0, 0, 30, tzinfo=UTC)
+
+    sender.find_sent(make_tenant(), to="+15125550100", body="Hi", since=since)
+
+    [request] = [r for r in standin.requests if r.method == "GET"]
+    assert request.path.endswith("/Messages.json")
+    [query] = standin.queries
+    assert query["To"] == ["+15125550100"]
+    assert query["From"] == [make_tenant().phone]
+    assert query["DateSent>"] == ["2026-12-06"]  # the day before: clocks around midnight
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:

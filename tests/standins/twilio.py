@@ -1,5 +1,6 @@
 """A local Twilio REST API stand-in speaking the 2010-04-01 wire format (enough of it for
-Lily): Messages create and MMS media download, over real HTTP in a background thread."""
+Lily): Messages create and list (To, From, DateSent filters) and MMS media download, over
+real HTTP in a background thread."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import base64
 import json
 import re
 import secrets
+import socket
 import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -40,6 +42,7 @@ class RecordedMessage:
     media_urls: list[str]
     status_callback: str | None
     form: dict[str, list[str]]
+    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,9 @@ class TwilioStandIn:
     `accounts` maps account SIDs to auth tokens (basic auth is checked: 401/20003 else).
     `messages` lists accepted messages, `requests` every request seen. `fail_next()` makes
     the next API request (messages or media) fail with a Twilio error body; `hang_next()`
-    makes it wait until the stand-in closes, for client timeouts. Media added with
+    makes it wait until the stand-in closes, for client timeouts; `drop_next()` makes the
+    next Messages create accept the message and then hang up without answering (the
+    client cannot know it was sent). Media added with
     `add_media()` answers 307 to `/cdn/...` on this server, which serves it without auth.
     """
 
@@ -99,8 +104,10 @@ class TwilioStandIn:
         self.accounts = dict(accounts or {DEFAULT_ACCOUNT_SID: DEFAULT_AUTH_TOKEN})
         self.messages: list[RecordedMessage] = []
         self.requests: list[RecordedRequest] = []
+        self.queries: list[dict[str, list[str]]] = []  # of each Messages list request
         self._failures: list[_Failure] = []
         self._hangs = 0
+        self._drops = 0
         self._release = threading.Event()
         self._media: dict[str, _Media] = {}
         self._lock = threading.Lock()
@@ -135,6 +142,16 @@ class TwilioStandIn:
     def hang_next(self) -> None:
         with self._lock:
             self._hangs += 1
+
+    def drop_next(self) -> None:
+        with self._lock:
+            self._drops += 1
+
+    def _take_drop(self) -> bool:
+        with self._lock:
+            drop = self._drops > 0
+            self._drops -= int(drop)
+            return drop
 
     def add_media(
         self,
@@ -194,33 +211,95 @@ class TwilioStandIn:
         )
         with self._lock:
             self.messages.append(recorded)
-        now = format_datetime(datetime.now(UTC))
-        base = f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}"
-        return 201, {
-            "account_sid": account_sid,
-            "api_version": "2010-04-01",
-            "body": body or "",
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": from_,
-            "messaging_service_sid": one("MessagingServiceSid"),
-            "num_media": str(len(media)),
-            "num_segments": "1",
-            "price": None,
-            "price_unit": "USD",
-            "sid": sid,
-            "status": "queued",
-            "subresource_uris": {
-                "media": f"{base}/Media.json",
-                "feedback": f"{base}/Feedback.json",
-            },
-            "to": to,
-            "uri": f"{base}.json",
+        return 201, _resource(recorded, status="queued", date_sent=None)
+
+    def _list_messages(self, account_sid: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """Messages list, newest first: To and From match exactly; DateSent (a day),
+        DateSent< (on or before) and DateSent> (on or after) compare the day a message was
+        sent, which the stand-in takes as the day it was created (it sends at once);
+        PageSize (default 50, at most 1000) bounds the one page it answers."""
+
+        def one(name: str) -> str | None:
+            return query.get(name, [None])[0]
+
+        try:
+            days = {op: _day(one(name)) for op, name in
+                    (("=", "DateSent"), ("<=", "DateSent<"), (">=", "DateSent>"))}  # fmt: skip
+            size = int(one("PageSize") or 50)
+        except ValueError:
+            return 400, twilio_error(400, 20001, "Invalid query parameter")
+        if not 1 <= size <= 1000:
+            return 400, twilio_error(400, 20001, "Invalid PageSize")
+
+        def keep(m: RecordedMessage) -> bool:
+            sent = m.date_created.date()
+            return (
+                m.account_sid == account_sid
+                and one("To") in (None, m.to)
+                and one("From") in (None, m.from_)
+                and days["="] in (None, sent)
+                and (days["<="] is None or sent <= days["<="])
+                and (days[">="] is None or sent >= days[">="])
+            )
+
+        with self._lock:
+            found = [m for m in self.messages if keep(m)]
+        found.sort(key=lambda m: m.date_created, reverse=True)
+        page = found[:size]
+        uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        return 200, {
+            "end": max(len(page) - 1, 0),
+            "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": f"{uri}?PageSize={size}&Page=0",
+            "messages": [_resource(m, status="sent", date_sent=m.date_created) for m in page],
         }
+
+
+def _day(value: str | None) -> date | None:
+    """A DateSent filter's day: YYYY-MM-DD, or an ISO date-time (as twilio-python sends)."""
+    if value is None:
+        return None
+    return (
+        datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+        if "T" in value
+        else (date.fromisoformat(value))
+    )
+
+
+def _resource(m: RecordedMessage, *, status: str, date_sent: datetime | None) -> dict[str, Any]:
+    """A Message resource as Twilio's API answers it."""
+    created = format_datetime(m.date_created)
+    base = f"/2010-04-01/Accounts/{m.account_sid}/Messages/{m.sid}"
+    return {
+        "account_sid": m.account_sid,
+        "api_version": "2010-04-01",
+        "body": m.body or "",
+        "date_created": created,
+        "date_sent": format_datetime(date_sent) if date_sent else None,
+        "date_updated": created,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": m.from_,
+        "messaging_service_sid": m.form.get("MessagingServiceSid", [None])[0],
+        "num_media": str(len(m.media_urls)),
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "sid": m.sid,
+        "status": status,
+        "subresource_uris": {
+            "media": f"{base}/Media.json",
+            "feedback": f"{base}/Feedback.json",
+        },
+        "to": m.to,
+        "uri": f"{base}.json",
+    }
 
 
 def _handler_for(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
@@ -283,6 +362,10 @@ def _handler_for(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
                 return
             form = parse_qs(raw, keep_blank_values=True)
             status, payload = standin._create_message(match[1], form)
+            if status == 201 and standin._take_drop():
+                self.close_connection = True  # accepted, and no answer: the client cannot know
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self._send(status, payload)
 
         def do_GET(self) -> None:
@@ -302,6 +385,15 @@ def _handler_for(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
                     self.close_connection = True
                 self.end_headers()
                 self.wfile.write(found.data)
+                return
+            listing = _MESSAGES.match(path)
+            if listing is not None:
+                if self._scripted_failure() or not self._check_auth(listing[1]):
+                    return
+                query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+                with standin._lock:
+                    standin.queries.append(query)
+                self._send(*standin._list_messages(listing[1], query))
                 return
             match = _MEDIA.match(path)
             if match is None:
