@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lily_adapters.container import Container, build_container
-from lily_adapters.settings import load_settings
-from lily_adapters.sql import migrate
+if TYPE_CHECKING:
+    from lily_adapters.container import Container
+
+# The commands import what they need when they run, never at the top of a module (`lily
+# --help` would import the whole service: seconds instead of a fraction of one).
 
 # Every value option names its value (`--zip ZIP`): Typer would print `<str>`.
 SlugArgument = Annotated[str, typer.Argument(metavar="SLUG", help="The tenant's slug.")]
@@ -21,6 +23,10 @@ def container() -> Container:
     """The CLI's container. The embedded SQLite database is brought up to date on first use,
     so the commands work on a fresh machine; any other database must already be at the
     latest revision (`lily db upgrade`), or migrate.NotMigrated is raised."""
+    from lily_adapters.container import build_container
+    from lily_adapters.settings import load_settings
+    from lily_adapters.sql import migrate
+
     settings = load_settings()
     built = build_container(settings)
     if settings.database_url.startswith("sqlite"):

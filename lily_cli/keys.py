@@ -6,8 +6,6 @@ import base64
 
 import typer
 
-from lily_adapters import crypto
-from lily_adapters.settings import load_settings
 from lily_cli.common import new_app
 
 keys_app = new_app("Keys of the fields encrypted at rest: make, rotate, re-encrypt.")
@@ -16,6 +14,8 @@ keys_app = new_app("Keys of the fields encrypted at rest: make, rotate, re-encry
 @keys_app.command("new")
 def new() -> None:
     """Print a fresh LILY_ENCRYPTION_KEYS and LILY_BLIND_INDEX_KEY for the environment."""
+    from lily_adapters import crypto
+
     ring = crypto.KeyRing((("k1", crypto.new_key()),))
     blind = base64.urlsafe_b64encode(crypto.new_key()).decode().rstrip("=")
     typer.echo(f"LILY_ENCRYPTION_KEYS={crypto.format_keys(ring)}")
@@ -28,6 +28,9 @@ def rotate() -> None:
     decrypt). With LILY_ENCRYPTION_KEYS set, print the new value to set everywhere; with
     the generated ring of the embedded default, rewrite it in LILY_DATA_DIR. Restart every
     process with the new ring, then run `lily keys reencrypt`."""
+    from lily_adapters import crypto
+    from lily_adapters.settings import load_settings
+
     settings = load_settings()
     if settings.encryption_keys is not None:
         ring = crypto.parse_keys(settings.encryption_keys.get_secret_value()).rotated()

@@ -2,16 +2,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Annotated
 
 import click
 import typer
 from loguru import logger
 
-from lily_adapters.logs import mask_record
-from lily_adapters.settings import InvalidSettings, load_settings
-from lily_adapters.sql import migrate
+from lily_adapters.logs import mask_record  # light: loguru and the standard library
 from lily_cli.billing import billing_app
 from lily_cli.common import (
     JsonFlag,
@@ -32,7 +29,6 @@ from lily_cli.simulate import simulate_app
 from lily_cli.tenants import tenant_app
 from lily_cli.worker import queue_app, worker
 from lily_core.errors import InvalidInput, LilyError
-from lily_core.use_cases.pricebooks import preview_as_dict
 
 # Typer 0.29 vendors click: its errors (usage errors and the like) derive from
 # typer.TyperException, no longer from click.ClickException as with earlier Typer. Both
@@ -45,6 +41,8 @@ app = new_app("Lily: missed-call text-back, photo quotes and bookings for exteri
 
 def _print_version(wanted: bool) -> None:
     if wanted:
+        from importlib import metadata
+
         typer.echo(f"lily {metadata.version('lily')}")
         raise typer.Exit()
 
@@ -85,6 +83,9 @@ app.add_typer(apikey_app, name="apikey")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""
+    from lily_adapters.settings import load_settings
+    from lily_adapters.sql import migrate
+
     url = load_settings().database_url
     migrate.upgrade(url)
     typer.echo(f"database at revision {migrate.current(url)}")
@@ -165,6 +166,8 @@ def quote(
     as_json: JsonFlag = False,
 ) -> None:
     """Preview the quote a lead would get; stores nothing."""
+    from lily_core.use_cases.pricebooks import preview_as_dict
+
     result, version = container().preview_quote()(slug, zip_code, text)
     if as_json:
         print_json(preview_as_dict(result, version))
@@ -191,9 +194,15 @@ def run(args: Sequence[str] | None = None) -> int:
     except InvalidInput as exc:
         where = _option_for(exc.field, args) if exc.field else None
         return _fail(f"{where}: {exc.reason}" if where else str(exc), 1)
-    except (LilyError, InvalidSettings, migrate.NotMigrated) as exc:
+    except LilyError as exc:
         return _fail(str(exc), 1)
-    except Exception as exc:  # the last line of defence
+    except Exception as exc:  # settings that do not hold, a database not migrated; or else
+        from lily_adapters.settings import InvalidSettings  # (imported by then if either)
+        from lily_adapters.sql.migrate import NotMigrated
+
+        if isinstance(exc, InvalidSettings | NotMigrated):
+            return _fail(str(exc), 1)
+        # the last line of defence
         first_line = next(iter(str(exc).splitlines()), "")
         return _fail(f"{type(exc).__name__}: {first_line}", 1)
     return code if isinstance(code, int) else 0

@@ -5,20 +5,6 @@ import threading
 from typing import Annotated, NoReturn
 
 import typer
-import uvicorn
-from loguru import logger
-
-from lily_adapters.container import (
-    build_container,
-    log_disabled_integrations,
-    report_dependencies,
-)
-from lily_adapters.logs import configure_logging
-from lily_adapters.metrics import prepare_multiprocess_dir
-from lily_adapters.settings import InvalidSettings, load_settings
-from lily_adapters.sql import migrate
-from lily_http.app import create_app
-from lily_worker.wiring import build_worker
 
 LISTEN_BACKLOG = 2048  # uvicorn's default
 
@@ -30,6 +16,21 @@ def serve(
 ) -> None:
     """Run the API (and, unless --no-worker, a worker in the same process)."""
     sock = listen(host, port)  # first: a port we cannot have is one line, before anything
+    import uvicorn
+    from loguru import logger
+
+    from lily_adapters.container import (
+        build_container,
+        log_disabled_integrations,
+        report_dependencies,
+    )
+    from lily_adapters.logs import configure_logging
+    from lily_adapters.metrics import prepare_multiprocess_dir
+    from lily_adapters.settings import InvalidSettings, load_settings
+    from lily_adapters.sql import migrate
+    from lily_http.app import create_app
+    from lily_worker.wiring import build_worker
+
     prepare_multiprocess_dir()
     settings = load_settings()
     if missing := settings.missing_keys():

@@ -8,19 +8,18 @@ queue, worker — runs as in production. Nothing is sent to Twilio."""
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from xml.etree import ElementTree
 
-import httpx
 import typer
-from twilio.request_validator import RequestValidator
 
 from lily_cli.common import TenantOption, container, new_app
-from lily_core.domain.phone import normalize_phone
-from lily_core.domain.tenant import Tenant
 from lily_core.errors import InvalidInput, LilyError
-from lily_core.use_cases.tenants import find_tenant
-from lily_http.routes.twilio import tenant_auth_token
+
+if TYPE_CHECKING:
+    import httpx
+
+    from lily_core.domain.tenant import Tenant
 
 simulate_app = new_app("Post signed Twilio-shaped webhooks to a running Lily (for trying it out).")
 
@@ -61,6 +60,9 @@ class TwilioSimulator:
         self.base_url, self.client = base_url, client
 
     def post(self, path: str, form: dict[str, str]) -> httpx.Response:
+        import httpx
+        from twilio.request_validator import RequestValidator
+
         url = self.base_url + path
         signature = RequestValidator(self.token).compute_signature(url, form)
         try:
@@ -116,6 +118,9 @@ def _dial_action(text: str) -> str | None:
 
 
 def _simulator(slug: str, url: str | None, client: httpx.Client) -> TwilioSimulator:
+    from lily_core.use_cases.tenants import find_tenant
+    from lily_http.routes.twilio import tenant_auth_token
+
     built = container()
     with built.uow() as uow:
         tenant = find_tenant(uow, slug)
@@ -145,6 +150,10 @@ def call(
     A missed call gets its text-back from the worker after the jitter."""
     if status not in DIAL_STATUSES:
         raise InvalidInput(f"must be one of {', '.join(DIAL_STATUSES)}", field="status")
+    import httpx
+
+    from lily_core.domain.phone import normalize_phone
+
     caller = normalize_phone(from_, field="from")
     with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
         sim = _simulator(tenant, url, client)
@@ -184,6 +193,10 @@ def sms(
         raise InvalidInput("must be between 0 and 10 (Twilio's MMS limit)", field="photos")
     if not text and not photos:
         raise InvalidInput("give --text, --photos or both", field="text")
+    import httpx
+
+    from lily_core.domain.phone import normalize_phone
+
     sender = normalize_phone(from_, field="from")
     with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
         sim = _simulator(tenant, url, client)

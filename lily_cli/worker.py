@@ -5,15 +5,8 @@ from typing import Annotated
 
 import typer
 
-from lily_adapters.container import log_disabled_integrations
-from lily_adapters.logs import configure_logging
-from lily_adapters.metrics import prepare_multiprocess_dir
-from lily_adapters.settings import InvalidSettings, load_settings
 from lily_cli.common import JsonFlag, container, new_app, print_json
 from lily_core.errors import NotFound
-from lily_core.use_cases.send_message import AMBIGUOUS_SEND
-from lily_worker.run import run_worker
-from lily_worker.wiring import build_worker
 
 queue_app = new_app("Inspect the task queue and retry dead tasks.")
 
@@ -22,6 +15,13 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Run what is due, then exit.")] = False,
 ) -> None:
     """Run the worker: claim due tasks and run them until SIGTERM/SIGINT."""
+    from lily_adapters.container import log_disabled_integrations
+    from lily_adapters.logs import configure_logging
+    from lily_adapters.metrics import prepare_multiprocess_dir
+    from lily_adapters.settings import InvalidSettings, load_settings
+    from lily_worker.run import run_worker
+    from lily_worker.wiring import build_worker
+
     prepare_multiprocess_dir()
     if missing := load_settings().missing_keys():  # before the container connects
         raise InvalidSettings(missing)
@@ -38,6 +38,8 @@ def worker(
 def stats(as_json: JsonFlag = False) -> None:
     """Tasks scheduled, due, in flight and dead; and `ambiguous`: texts whose send was
     interrupted and could not be cleared up with the provider (marked failed, not resent)."""
+    from lily_core.use_cases.send_message import AMBIGUOUS_SEND
+
     c = container()
     s = c.queue().stats()
     with c.uow().across_tenants() as uow:
