@@ -79,6 +79,7 @@ from lily_core.use_cases.delivery_status import RecordDeliveryStatus
 from lily_core.use_cases.inbound import HandleInboundSms
 from lily_core.use_cases.missed_call import HandleVoiceCall
 from lily_core.use_cases.outbox import ReconcileOutbox
+from lily_core.use_cases.owner_alerts import ReconcileOwnerAlerts, SendOwnerAlerts
 from lily_core.use_cases.pricebooks import (
     GetPriceBook,
     ImportPriceBook,
@@ -332,11 +333,22 @@ class Container(containers.DeclarativeContainer):
     get_pricebook = providers.Factory(GetPriceBook, uow)
     replace_pricebook = providers.Factory(ReplacePriceBook, uow, clock)
     list_pricebook_versions = providers.Factory(ListPriceBookVersions, uow)
-    get_tenant_settings = providers.Factory(GetTenantSettings, uow)
+    get_tenant_settings = providers.Factory(GetTenantSettings, uow, clock)
     update_tenant_settings = providers.Factory(UpdateTenantSettings, uow, clock)
     create_upload = providers.Factory(CreateUpload, uow, photo_store, clock)
     stats_repository = providers.Singleton(SqlStatsRepository, engine)
     get_stats = providers.Factory(GetStats, stats_repository, clock)
+
+    # use cases: alerts to the owner's phones (issue 18), links into the web dashboard
+    send_owner_alerts = providers.Factory(
+        SendOwnerAlerts,
+        uow,
+        queue,
+        clock,
+        sms_sender,
+        providers.Callable(lambda s: s.public_url, settings),
+    )
+    reconcile_owner_alerts = providers.Factory(ReconcileOwnerAlerts, uow, queue, clock)
 
     # use cases: billing (DESIGN §2.4)
     release_held = providers.Factory(ReleaseHeldMessages, uow, queue, clock, billing_policy)

@@ -7,11 +7,13 @@ from loguru import logger
 from lily_adapters.container import Container
 from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_core.ports.queue import Task, TaskType
+from lily_core.use_cases.owner_alerts import OWNER_ALERTS_TASK
 from lily_worker.metrics import counted_send
 from lily_worker.worker import Handler, PeriodicJob, Worker
 
 RECONCILE_EVERY_SECONDS = 60.0
 RELEASE_EVERY_SECONDS = 60.0  # held by billing: out at the month's rollover within a minute
+OWNER_ALERTS_EVERY_SECONDS = 60.0  # owner alerts whose task was lost; the daily digest
 RELAY_EVERY_SECONDS = 5.0  # a text-back spilled while Redis was down goes out soon after
 
 
@@ -33,6 +35,7 @@ def build_handlers(container: Container) -> dict[str, Handler]:
         TaskType.CHATWOOT_REPLY: send,
         TaskType.CALENDAR_SYNC: _use(container.sync_calendar),
         TaskType.COPY_MEDIA: _use(container.copy_media),
+        OWNER_ALERTS_TASK: _use(container.send_owner_alerts),
     }
 
 
@@ -57,9 +60,13 @@ def build_worker(container: Container) -> Worker:
     def release() -> None:
         container.release_held()()
 
+    def owner_alerts() -> None:
+        container.reconcile_owner_alerts()()
+
     periodic: list[PeriodicJob] = [
         (RECONCILE_EVERY_SECONDS, reconcile),
         (RELEASE_EVERY_SECONDS, release),
+        (OWNER_ALERTS_EVERY_SECONDS, owner_alerts),
     ]
     if isinstance(queue, SpillingJitterQueue):
         periodic.append((RELAY_EVERY_SECONDS, queue.relay))

@@ -26,6 +26,7 @@ from sqlalchemy import orm
 from lily_adapters.sql import tables as t
 from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.leads import Call, Conversation, Lead, Message
+from lily_core.domain.owner_alerts import OwnerAlert, OwnerAlertText
 from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.records import ApiKey, Booking, ProcessedWebhook, Quote, Subscription, User
 from lily_core.domain.tenant import Tenant
@@ -46,6 +47,8 @@ _MAPPINGS: tuple[tuple[type, sa.Table], ...] = (
     (PriceBookVersion, t.pricebooks),
     (ProcessedWebhook, t.webhooks),
     (ConsentRecord, t.consent_ledger),
+    (OwnerAlert, t.owner_alerts),
+    (OwnerAlertText, t.owner_alert_texts),
 )
 
 # columns the domain does not know of, mapped under private names
@@ -56,6 +59,7 @@ JSON_FIELDS: dict[type, tuple[str, ...]] = {
     Message: ("media",),
     Quote: ("lines",),
     PriceBookVersion: ("document",),
+    Tenant: ("notify_to", "alert_stops"),
 }
 _SNAPSHOT = "lily_json_snapshot"
 _lock = threading.Lock()

@@ -27,6 +27,7 @@ from lily_core.domain.leads import (
     Message,
     MessageStatus,
 )
+from lily_core.domain.owner_alerts import AlertStatus, OwnerAlert, OwnerAlertText
 from lily_core.domain.pagination import Cursor, Page
 from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.records import (
@@ -629,3 +630,74 @@ class SqlWebhookRepository(_SqlRepository[ProcessedWebhook], ports.WebhookReposi
         c = t.webhooks.c
         stmt = sa.select(c.id).where(c.provider == provider, c.event_id == event_id).limit(1)
         return bool(self._scalars(stmt))
+
+
+class SqlOwnerAlertRepository(_SqlRepository[OwnerAlert], ports.OwnerAlertRepository):
+    table = t.owner_alerts
+
+    def add_text(self, text: OwnerAlertText) -> None:
+        self._session().add(text)
+
+    def has_ref(self, tenant_id: str, ref: str) -> bool:
+        c = t.owner_alerts.c
+        stmt = sa.select(c.id).where(c.tenant_id == tenant_id, c.ref == ref).limit(1)
+        return bool(self._scalars(stmt))
+
+    def pending(self, tenant_id: str) -> builtins.list[OwnerAlert]:
+        c = t.owner_alerts.c
+        stmt = sa.select(OwnerAlert).where(
+            c.tenant_id == tenant_id, c.status == AlertStatus.PENDING
+        )
+        return self._all(stmt.order_by(c.occurred_at, self._ordered_id()))
+
+    def claim(self, tenant_id: str, alert_ids: Collection[str], text_id: str) -> bool:
+        # One conditional UPDATE: a concurrent claim of the same rows waits for this
+        # transaction (row locks; SQLite's single writer) and then matches none of them.
+        ids = builtins.list(alert_ids)
+        c = t.owner_alerts.c
+        stmt = (
+            sa.update(t.owner_alerts)
+            .where(c.tenant_id == tenant_id, c.id.in_(ids), c.status == AlertStatus.PENDING)
+            .values(status=AlertStatus.SENDING, text_id=text_id)
+            .execution_options(synchronize_session=False)
+        )
+        session = self._session()
+        with integrity_as_conflict(session):
+            claimed = session.execute(stmt).rowcount  # type: ignore[attr-defined]
+        return bool(claimed == len(ids))
+
+    def finish(self, tenant_id: str, text_id: str, status: str) -> None:
+        c = t.owner_alerts.c
+        stmt = (
+            sa.update(t.owner_alerts)
+            .where(c.tenant_id == tenant_id, c.text_id == text_id)
+            .values(status=AlertStatus(status))
+            .execution_options(synchronize_session=False)
+        )
+        session = self._session()
+        with integrity_as_conflict(session):
+            session.execute(stmt)
+
+    def get_text(self, tenant_id: str, text_id: str) -> OwnerAlertText | None:
+        session = self._session()
+        with integrity_as_conflict(session):
+            found = session.get(OwnerAlertText, text_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    def texts_since(self, tenant_id: str, since: datetime) -> builtins.list[OwnerAlertText]:
+        c = t.owner_alert_texts.c
+        stmt = (
+            sa.select(OwnerAlertText)
+            .where(c.tenant_id == tenant_id, c.created_at >= since)
+            .order_by(c.created_at, c.id)
+        )
+        return self._scalars(stmt)
+
+    def tenants_waiting(self, occurred_before: datetime) -> builtins.list[str]:
+        c = t.owner_alerts.c
+        stmt = (
+            sa.select(c.tenant_id)
+            .where(c.status == AlertStatus.PENDING, c.occurred_at < occurred_before)
+            .distinct()
+        )
+        return sorted(self._scalars(stmt))

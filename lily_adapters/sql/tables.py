@@ -19,6 +19,7 @@ from lily_adapters.sql.metadata import UtcDateTime, metadata
 from lily_adapters.sql.queue_table import tasks
 from lily_core.domain.consent import ConsentAction
 from lily_core.domain.leads import Channel, Direction, LeadStatus, MessageKind, MessageStatus
+from lily_core.domain.owner_alerts import AlertKind, AlertStatus
 from lily_core.domain.records import BookingStatus
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "leads",
     "messages",
     "metadata",
+    "owner_alert_texts",
+    "owner_alerts",
     "pricebooks",
     "quotes",
     "sms_usage",
@@ -117,6 +120,21 @@ tenants = sa.Table(
     sa.Column("help_message", sa.String(160)),
     sa.Column("opt_out_notice", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("opt_out_notice_changed_at", UtcDateTime),
+    # migration 0011: alerts to the owner's phones and the daily digest (issue 18)
+    sa.Column("notify_to", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("alert_new_lead", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("alert_quote", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("alert_booking", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("alert_needs_reply", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("alert_opt_out", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("alert_quiet_start", sa.Time),
+    sa.Column("alert_quiet_end", sa.Time),
+    sa.Column("alerts_per_hour", sa.Integer, nullable=False, server_default="10"),
+    sa.Column("alert_stops", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("digest_enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("digest_time", sa.Time, nullable=False, server_default="07:00:00"),
+    sa.Column("digest_email", sa.String(254)),
+    sa.Column("digest_sent_on", sa.Date),
 )
 
 users = sa.Table(
@@ -388,6 +406,39 @@ pricebooks = sa.Table(
     sa.Column("document", sa.JSON, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "version"),  # also current(): highest version
+)
+
+# Alerts to a tenant's owner (issue 18): each event, and each text that carried some.
+owner_alerts = sa.Table(
+    "owner_alerts",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("lead_id", sa.String(32), nullable=False),  # no FK: outlives an erased lead
+    sa.Column("kind", StrEnumType(AlertKind), nullable=False),
+    sa.Column("detail", sa.String(200), nullable=False),
+    sa.Column("ref", sa.String(64)),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("status", StrEnumType(AlertStatus), nullable=False),
+    sa.Column("text_id", sa.String(32)),
+    sa.Index(None, "tenant_id", "status", "occurred_at"),
+    sa.Index(None, "tenant_id", "ref"),
+    sa.Index(None, "tenant_id", "text_id"),
+)
+
+owner_alert_texts = sa.Table(
+    "owner_alert_texts",
+    metadata,
+    _id(),
+    _tenant_fk(),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("recipients", sa.Integer, nullable=False),
+    sa.Column("sent", sa.Integer, nullable=False),
+    sa.Column("summary", sa.Boolean, nullable=False),
+    sa.Column("failed", sa.Boolean, nullable=False),
+    sa.Column("error", sa.String(200)),
+    sa.Index(None, "tenant_id", "created_at"),
 )
 
 webhooks = sa.Table(

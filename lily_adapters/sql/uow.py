@@ -164,6 +164,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.consent = r.SqlConsentLedger(get)
         self.pricebooks = r.SqlPriceBookRepository(get)
         self.webhooks = r.SqlWebhookRepository(get)
+        self.owner_alerts = r.SqlOwnerAlertRepository(get)
 
     @property
     def session(self) -> orm.Session:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import attrs
 
@@ -122,6 +122,21 @@ class Tenant:
     opt_out_notice: bool = True  # the first text-back says how to opt out
     opt_out_notice_changed_at: datetime | None = None  # when the tenant last chose
     created_at: datetime
+    # Alerts to the owner's own phones (issue 18): to notify_to, else forward_to
+    notify_to: list[str] = attrs.field(factory=list)
+    alert_new_lead: bool = True
+    alert_quote: bool = True
+    alert_booking: bool = True
+    alert_needs_reply: bool = True
+    alert_opt_out: bool = True
+    alert_quiet_start: time | None = None  # the owner's quiet hours, not the customers'
+    alert_quiet_end: time | None = None
+    alerts_per_hour: int = 10
+    alert_stops: dict[str, str] = attrs.field(factory=dict)  # number -> when it replied STOP
+    digest_enabled: bool = True
+    digest_time: time = time(7, 0)  # local
+    digest_email: str | None = None
+    digest_sent_on: date | None = None  # the local day of the last digest sent
 
     @property
     def quiet_hours(self) -> QuietHours:
@@ -138,6 +153,27 @@ class Tenant:
     @property
     def uses_chatwoot(self) -> bool:
         return self.chatwoot_account_id is not None and self.chatwoot_inbox_id is not None
+
+    @property
+    def alert_quiet_hours(self) -> QuietHours | None:
+        if self.alert_quiet_start is None or self.alert_quiet_end is None:
+            return None
+        return QuietHours(self.alert_quiet_start, self.alert_quiet_end)
+
+    @alert_quiet_hours.setter
+    def alert_quiet_hours(self, value: QuietHours | None) -> None:
+        self.alert_quiet_start = value.start if value else None
+        self.alert_quiet_end = value.end if value else None
+
+    def alert_recipients(self) -> list[str]:
+        """The owner's numbers that get alerts: `notify_to`, else `forward_to`, less every
+        number that replied STOP to an alert."""
+        numbers = self.notify_to or ([self.forward_to] if self.forward_to else [])
+        return [n for n in numbers if n not in self.alert_stops]
+
+    def is_owner_number(self, phone: str) -> bool:
+        """Whether `phone` is one the owner's alerts go (or went) to."""
+        return phone in self.notify_to or phone == self.forward_to or phone in self.alert_stops
 
     def render_missed_call_text(self) -> str:
         """The missed-call text, with {business} replaced by the business's name."""

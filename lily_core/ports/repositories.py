@@ -11,6 +11,7 @@ from typing import Protocol, Self
 from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import Call, Conversation, Lead, LeadStatus, Message
+from lily_core.domain.owner_alerts import OwnerAlert, OwnerAlertText
 from lily_core.domain.pagination import Cursor, Page
 from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.records import (
@@ -240,6 +241,40 @@ class ConsentLedger(Protocol):
         ...
 
 
+class OwnerAlertRepository(Protocol):
+    """Alerts to a tenant's owner (issue 18): the events, and the texts that carried them."""
+
+    def add(self, alert: OwnerAlert) -> None: ...
+    def add_text(self, text: OwnerAlertText) -> None: ...
+    def has_ref(self, tenant_id: str, ref: str) -> bool:
+        """Whether an alert with this `ref` was raised already."""
+        ...
+
+    def pending(self, tenant_id: str) -> list[OwnerAlert]:
+        """The tenant's PENDING alerts, oldest first."""
+        ...
+
+    def claim(self, tenant_id: str, alert_ids: Collection[str], text_id: str) -> bool:
+        """Mark these PENDING alerts SENDING for `text_id`, all or none: False (nothing
+        changed) if any is no longer PENDING (another worker took it). Atomic against
+        concurrent claims once committed."""
+        ...
+
+    def finish(self, tenant_id: str, text_id: str, status: str) -> None:
+        """Set the status of every alert the text carries."""
+        ...
+
+    def get_text(self, tenant_id: str, text_id: str) -> OwnerAlertText | None: ...
+    def texts_since(self, tenant_id: str, since: datetime) -> list[OwnerAlertText]:
+        """The tenant's alert texts created from `since` on, oldest first."""
+        ...
+
+    def tenants_waiting(self, occurred_before: datetime) -> list[str]:
+        """Every tenant with a PENDING alert older than `occurred_before` (for the
+        reconciler; spans tenants)."""
+        ...
+
+
 class WebhookRepository(Protocol):
     def seen(self, provider: str, event_id: str) -> bool: ...
     def add(self, record: ProcessedWebhook) -> None: ...
@@ -263,6 +298,8 @@ TENANT_OWNED_TABLES = frozenset(
         "pricebooks",
         "sms_usage",
         "consent_ledger",
+        "owner_alerts",
+        "owner_alert_texts",
     }
 )
 
@@ -293,6 +330,7 @@ class UnitOfWork(Protocol):
     consent: ConsentLedger
     pricebooks: PriceBookRepository
     webhooks: WebhookRepository
+    owner_alerts: OwnerAlertRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -18,6 +18,7 @@ from lily_core.domain.leads import (
     Message,
     MessageStatus,
 )
+from lily_core.domain.owner_alerts import AlertStatus, OwnerAlert, OwnerAlertText
 from lily_core.domain.pagination import Cursor, Page
 from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.records import (
@@ -41,6 +42,7 @@ from lily_core.ports.repositories import (
     ConversationRepository,
     LeadRepository,
     MessageRepository,
+    OwnerAlertRepository,
     PriceBookRepository,
     QuoteRepository,
     SmsUsageRepository,
@@ -67,6 +69,8 @@ _UNIQUE: dict[str, list[tuple[str, ...]]] = {
     "consent_ledger": [],
     "pricebooks": [("tenant_id", "version")],
     "webhooks": [("provider", "event_id")],
+    "owner_alerts": [],
+    "owner_alert_texts": [],
 }
 
 
@@ -463,6 +467,51 @@ class _Webhooks(_Table):
         super().add(record)
 
 
+class _OwnerAlerts(_Table):
+    def add_text(self, text: OwnerAlertText) -> None:
+        _Table(self._uow, "owner_alert_texts").add(text)
+
+    def _texts(self) -> list[OwnerAlertText]:
+        return list(_Table(self._uow, "owner_alert_texts")._rows.values())
+
+    def has_ref(self, tenant_id: str, ref: str) -> bool:
+        return self._one(lambda a: a.tenant_id == tenant_id and a.ref == ref) is not None
+
+    def pending(self, tenant_id: str) -> list[OwnerAlert]:
+        found = self._where(lambda a: a.tenant_id == tenant_id and a.status == AlertStatus.PENDING)
+        return sorted(found, key=lambda a: (a.occurred_at, a.id))
+
+    def claim(self, tenant_id: str, alert_ids: Collection[str], text_id: str) -> bool:
+        rows = self._rows
+        found = [rows.get(i) for i in alert_ids]
+        if any(a is None or a.tenant_id != tenant_id for a in found):
+            return False
+        if any(a.status != AlertStatus.PENDING for a in found if a is not None):
+            return False
+        for alert in found:
+            assert alert is not None
+            alert.status, alert.text_id = AlertStatus.SENDING, text_id
+        return True
+
+    def finish(self, tenant_id: str, text_id: str, status: str) -> None:
+        for alert in self._where(lambda a: a.tenant_id == tenant_id and a.text_id == text_id):
+            alert.status = AlertStatus(status)
+
+    def get_text(self, tenant_id: str, text_id: str) -> OwnerAlertText | None:
+        found = [t for t in self._texts() if t.id == text_id and t.tenant_id == tenant_id]
+        return found[0] if found else None
+
+    def texts_since(self, tenant_id: str, since: datetime) -> list[OwnerAlertText]:
+        found = [t for t in self._texts() if t.tenant_id == tenant_id and t.created_at >= since]
+        return sorted(found, key=lambda t: (t.created_at, t.id))
+
+    def tenants_waiting(self, occurred_before: datetime) -> list[str]:
+        found = self._where(
+            lambda a: a.status == AlertStatus.PENDING and a.occurred_at < occurred_before
+        )
+        return sorted({a.tenant_id for a in found})
+
+
 class InMemoryUnitOfWork:
     """A UnitOfWork over an InMemoryDatabase with real transaction semantics: work is done
     on a private copy, published by commit() (which enforces uniqueness like the SQL schema)
@@ -489,6 +538,7 @@ class InMemoryUnitOfWork:
         self.consent: ConsentLedger = _ConsentLedger(self, "consent_ledger")
         self.pricebooks: PriceBookRepository = _PriceBooks(self, "pricebooks")
         self.webhooks: WebhookRepository = _Webhooks(self, "webhooks")
+        self.owner_alerts: OwnerAlertRepository = _OwnerAlerts(self, "owner_alerts")
 
     def __enter__(self) -> Self:
         with self.db.lock:

@@ -33,6 +33,7 @@ from lily_core.domain.leads import (
     MessageStatus,
     email_or_none,
 )
+from lily_core.domain.owner_alerts import AlertKind, OwnerAlert
 from lily_core.domain.records import Booking, BookingStatus, ProcessedWebhook
 from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
@@ -41,6 +42,7 @@ from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue, TaskType
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message
+from lily_core.use_cases.owner_alerts import note_alert, schedule_alert
 
 PROVIDER = "calcom"
 _PENDING = (MessageStatus.QUEUED, MessageStatus.HELD, MessageStatus.SENDING)
@@ -52,6 +54,13 @@ class BookingOutcome(enum.StrEnum):
     CANCELLED = "cancelled"
     DUPLICATE = "duplicate"  # this trigger for this uid was handled already
     IGNORED = "ignored"  # a trigger Lily does not act on, or a change to a cancelled booking
+
+
+_ALERTS = {
+    BookingOutcome.CREATED: AlertKind.BOOKING_MADE,
+    BookingOutcome.RESCHEDULED: AlertKind.BOOKING_RESCHEDULED,
+    BookingOutcome.CANCELLED: AlertKind.BOOKING_CANCELLED,
+}
 
 
 @attrs.frozen
@@ -67,6 +76,7 @@ class _Effects:
 
     messages: list[tuple[Message, Conversation]] = attrs.field(factory=list)
     sync_calendar: bool = False
+    alert: OwnerAlert | None = None
 
 
 def local_when(moment: datetime, timezone: str) -> str:
@@ -144,6 +154,7 @@ class HandleBookingWebhook:
             )
         if effects.sync_calendar and booking is not None:
             self._enqueue_sync(tenant, booking, request_id)
+        schedule_alert(self.queue, effects.alert, request_id=request_id)
         return result
 
     def _apply(
@@ -170,6 +181,7 @@ class HandleBookingWebhook:
                 outcome, booking = self._rescheduled(tenant, event, now, effects)
             else:
                 outcome, booking = self._created(tenant, event, now, effects)
+            effects.alert = self._alert(tenant, outcome, booking, event.idempotency_key, now)
             self.uow.commit()
         effects.sync_calendar = effects.sync_calendar and bool(tenant.google_calendar_id)
         return BookingResult(outcome, booking.id, booking.lead_id), effects, booking
@@ -269,6 +281,17 @@ class HandleBookingWebhook:
         return BookingOutcome.CANCELLED, booking
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _alert(
+        self, tenant: Tenant, outcome: BookingOutcome, booking: Booking, key: str, now: datetime
+    ) -> OwnerAlert | None:
+        """The owner hears of a booking made, moved or cancelled, with its local time."""
+        kind = _ALERTS.get(outcome)
+        lead = self._lead_of(tenant, booking) if kind is not None else None
+        if kind is None or lead is None:
+            return None
+        when = local_when(booking.start_at, tenant.timezone)
+        return note_alert(self.uow, tenant, kind, lead, now, detail=when, ref=key)
 
     def _lead_of(self, tenant: Tenant, booking: Booking) -> Lead | None:
         return self.uow.leads.get(tenant.id, booking.lead_id)

@@ -28,6 +28,8 @@ from lily_core.domain.leads import (
     MessageKind,
     MessageStatus,
 )
+from lily_core.domain.money import format_range
+from lily_core.domain.owner_alerts import AlertKind, OwnerAlert
 from lily_core.domain.pagination import Cursor
 from lily_core.domain.pricebook import PriceBookVersion
 from lily_core.domain.quoting import QuotingService
@@ -39,6 +41,7 @@ from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.copy_media import enqueue_copy_media
 from lily_core.use_cases.outbox import enqueue_send, queue_message
+from lily_core.use_cases.owner_alerts import note_alert, schedule_alert
 
 __all__ = ["AdvanceConversation", "ConversationOutcome", "ConversationResult"]
 
@@ -107,6 +110,7 @@ class AdvanceConversation:
             conversation = self.uow.conversations.get(tenant.id, message.conversation_id)
             if conversation is None:
                 raise NotFound(f"conversation {message.conversation_id} not found")
+            alert: OwnerAlert | None = None
             if lead.opted_out:
                 result, reply = ConversationResult(ConversationOutcome.OPTED_OUT), None
             else:
@@ -116,7 +120,9 @@ class AdvanceConversation:
                     lead.zip = conversation.zip
                 result, reply = self._answer(tenant, lead, conversation, history, now)
                 conversation.updated_at = now
+                alert = self._alert(tenant, lead, conversation, message, result, now)
                 self.uow.commit()
+        schedule_alert(self.queue, alert, request_id=request_id)
         if reply is not None:
             enqueue_send(
                 self.queue,
@@ -127,6 +133,42 @@ class AdvanceConversation:
             )
         enqueue_copy_media(self.queue, message, now, request_id=request_id)
         return result
+
+    def _alert(
+        self,
+        tenant: Tenant,
+        lead: Lead,
+        conversation: Conversation,
+        message: Message,
+        result: ConversationResult,
+        now: datetime,
+    ) -> OwnerAlert | None:
+        """The owner hears of a quote sent, and of a customer's words after the quote that
+        Lily has no answer for (issue 18)."""
+        if result.outcome == ConversationOutcome.QUOTED and result.quote_id:
+            quote = self.uow.quotes.get(tenant.id, result.quote_id)
+            if quote is not None:
+                detail = format_range(quote.low_cents, quote.high_cents, quote.currency)
+                return note_alert(
+                    self.uow,
+                    tenant,
+                    AlertKind.QUOTE_SENT,
+                    lead,
+                    now,
+                    detail=f"{detail} (ZIP {quote.zip})",
+                    ref=quote.id,
+                )
+        words = " ".join(message.body.split())
+        if (
+            result.outcome == ConversationOutcome.WAITING
+            and conversation.quoted_zip is not None
+            and message.direction == Direction.INBOUND
+            and words
+            and parse_keyword(message.body) is None
+        ):
+            # no snippet stored: the alert quotes the message itself when it is sent
+            return note_alert(self.uow, tenant, AlertKind.NEEDS_REPLY, lead, now, ref=message.id)
+        return None
 
     def _history(self, tenant_id: str, lead_id: str, conversation_id: str) -> list[Message]:
         """The conversation's messages, oldest first."""

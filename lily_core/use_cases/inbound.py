@@ -17,6 +17,7 @@ from lily_core.domain.leads import (
     MessageKind,
     MessageStatus,
 )
+from lily_core.domain.owner_alerts import AlertKind
 from lily_core.domain.phone import normalize_phone
 from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
@@ -31,6 +32,7 @@ from lily_core.use_cases.outbox import (
     record_inbound,
     upsert_lead,
 )
+from lily_core.use_cases.owner_alerts import note_alert, record_owner_keyword, schedule_alert
 
 
 class InboundOutcome(enum.StrEnum):
@@ -40,6 +42,7 @@ class InboundOutcome(enum.StrEnum):
     HELP = "help"
     RECORDED = "recorded"  # stored; nothing to answer (an opted-out lead, say)
     CONVERSATION = "conversation"  # handed on to the conversation (quote) flow
+    OWNER_ALERTS = "owner_alerts"  # the owner's STOP/START for their alerts (issue 18)
 
 
 @attrs.frozen
@@ -91,6 +94,9 @@ class HandleInboundSms:
             existing = self.uow.messages.get_by_provider_sid(tenant.id, sms.message_sid)
             if existing is not None:
                 return duplicate_of(existing)
+            if record_owner_keyword(self.uow, tenant, phone, sms.body, now) is not None:
+                self.uow.commit()  # the owner's STOP/START is about alerts, not a lead's
+                return InboundResult(InboundOutcome.OWNER_ALERTS)
             lead = upsert_lead(self.uow, tenant, phone, now)
             conversation = open_conversation(self.uow, tenant, lead, now)
             inbound = record_inbound(
@@ -112,7 +118,13 @@ class HandleInboundSms:
                 now,
                 message_sid=sms.message_sid,
             )
+            alert = None
+            if outcome == InboundOutcome.OPTED_OUT:
+                alert = note_alert(
+                    self.uow, tenant, AlertKind.OPT_OUT, lead, now, ref=sms.message_sid
+                )
             self.uow.commit()
+        schedule_alert(self.queue, alert, request_id=request_id)
         if reply is not None:
             enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
         return InboundResult(outcome, lead.id, inbound.id, reply.id if reply else None)

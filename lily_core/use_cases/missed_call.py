@@ -7,6 +7,7 @@ import attrs
 
 from lily_core.domain.compliance import Jitter, with_opt_out_line
 from lily_core.domain.leads import PROVIDER_SID_MAX, Call, Lead, LeadStatus, MessageKind
+from lily_core.domain.owner_alerts import AlertKind
 from lily_core.domain.phone import normalize_phone
 from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
@@ -15,6 +16,7 @@ from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message, upsert_lead
+from lily_core.use_cases.owner_alerts import note_alert, schedule_alert
 
 MISSED_STATUSES = frozenset({"no-answer", "busy", "failed", "canceled"})
 FIRST_LEG_STATUSES = frozenset({"ringing", "in-progress", "queued", "initiated"})
@@ -108,7 +110,17 @@ class HandleVoiceCall:
                 self.uow.commit()
                 return CallResult(CallOutcome.MISSED_DEDUPED, lead_id=lead.id)
             if lead.opted_out:
+                alert = note_alert(
+                    self.uow,
+                    tenant,
+                    AlertKind.NEW_LEAD,
+                    lead,
+                    now,
+                    detail="they opted out of texts, so Lily did not text them; call them back",
+                    ref=event.call_sid,
+                )
                 self.uow.commit()
+                schedule_alert(self.queue, alert, request_id=request_id)
                 return CallResult(CallOutcome.MISSED_OPTED_OUT, lead_id=lead.id)
             conversation = open_conversation(self.uow, tenant, lead, now)
             conversation.last_customer_activity_at = now
@@ -124,7 +136,9 @@ class HandleVoiceCall:
             call.texted_back = True
             if lead.status == LeadStatus.NEW:
                 lead.status = LeadStatus.CONTACTED
+            alert = note_alert(self.uow, tenant, AlertKind.NEW_LEAD, lead, now, ref=event.call_sid)
             self.uow.commit()
+        schedule_alert(self.queue, alert, request_id=request_id)
         enqueue_send(
             self.queue,
             message,

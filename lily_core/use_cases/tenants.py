@@ -4,12 +4,14 @@ tenant for the dashboard API (which shows whether a secret is set, never the sec
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, time
 from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from lily_core.domain.geo import lookup_zip, require_timezone, require_zip
+from lily_core.domain.owner_alerts import ALERT_SWITCHES
 from lily_core.domain.phone import normalize_business_phone, normalize_phone
 from lily_core.domain.principal import Principal
 from lily_core.domain.sanitize import clean_text
@@ -26,6 +28,7 @@ from lily_core.ports.clock import Clock
 from lily_core.ports.repositories import UnitOfWork
 
 FALLBACK_TIMEZONE = "America/New_York"
+MAX_NOTIFY_NUMBERS = 5
 
 
 def find_tenant(uow: UnitOfWork, slug: str) -> Tenant:
@@ -184,6 +187,34 @@ def _template(raw: str, field: str) -> str:
     return check_missed_call_template(text, field=field)
 
 
+def _numbers(raw: str, field: str) -> list[str]:
+    """Phone numbers separated by commas or semicolons, each normalised to E.164; at most
+    five, no repeats; empty: none."""
+    numbers: list[str] = []
+    for part in filter(str.strip, raw.replace(";", ",").split(",")):
+        number = normalize_phone(part, field=field)
+        if number not in numbers:
+            numbers.append(number)
+    if len(numbers) > MAX_NOTIFY_NUMBERS:
+        raise InvalidInput(f"takes at most {MAX_NOTIFY_NUMBERS} numbers", field=field)
+    return numbers
+
+
+def _hhmm(raw: str, field: str) -> time:
+    try:
+        return time.fromisoformat(raw.strip()).replace(second=0, microsecond=0)
+    except ValueError:
+        raise InvalidInput(f"{raw!r} is not HH:MM", field=field) from None
+
+
+def _email(raw: str, field: str) -> str:
+    value = raw.strip()
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in value):
+        raise InvalidInput(f"{value!r} is not an email address", field=field)
+    return _at_most(254, value, field)
+
+
 # setting name -> how a raw string becomes its value (raising InvalidInput naming the field)
 _SETTINGS: dict[str, Callable[[str, str], Any]] = {
     "name": _text_upto(200),
@@ -210,6 +241,14 @@ _SETTINGS: dict[str, Callable[[str, str], Any]] = {
     "help_contact": _optional(_help_contact),
     "help_message": _optional(_help_message),
     "opt_out_notice": _bool,
+    # alerts to the owner's phones and the daily digest (issue 18)
+    "notify_to": _numbers,
+    **dict.fromkeys(ALERT_SWITCHES, _bool),
+    "alert_quiet_hours": _optional(lambda raw, field: QuietHours.parse(raw, field=field)),
+    "alerts_per_hour": _int_in(1, 60),
+    "digest_enabled": _bool,
+    "digest_time": _hhmm,
+    "digest_email": _optional(_email),
 }
 
 UPDATABLE_SETTINGS = frozenset(_SETTINGS)
@@ -224,6 +263,8 @@ def _raw(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):  # several phone numbers, from JSON
+        return ",".join(clean_text(str(v)) for v in value)
     return clean_text(str(value))
 
 
@@ -274,6 +315,11 @@ def tenant_settings(tenant: Tenant) -> dict[str, Any]:
     view.update((name, getattr(tenant, name)) for name in _SETTINGS if name not in SECRET_SETTINGS)
     view["quiet_hours"] = str(tenant.quiet_hours)
     view["opt_out_notice_changed_at"] = tenant.opt_out_notice_changed_at
+    quiet = tenant.alert_quiet_hours
+    view["alert_quiet_hours"] = str(quiet) if quiet else None
+    view["digest_time"] = f"{tenant.digest_time:%H:%M}"
+    view["alert_recipients"] = tenant.alert_recipients()
+    view["alert_stops"] = dict(tenant.alert_stops)
     view.update((f"{name}_set", bool(getattr(tenant, name))) for name in SECRET_SETTINGS)
     return view
 
@@ -285,15 +331,31 @@ def _own_tenant(uow: UnitOfWork, principal: Principal) -> Tenant:
     return tenant
 
 
-class GetTenantSettings:
-    """The caller's tenant's settings (`tenant_settings`), read afresh."""
+def alerts_sent_this_month(uow: UnitOfWork, tenant_id: str, now: datetime) -> int:
+    """The alert SMS sent to the owner's numbers this calendar month (UTC, the allowance's
+    period): counted apart, never against the plan's customer allowance."""
+    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return sum(text.sent for text in uow.owner_alerts.texts_since(tenant_id, start))
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+
+def _counted(uow: UnitOfWork, tenant: Tenant, clock: Clock | None) -> dict[str, Any]:
+    view = tenant_settings(tenant)
+    view["alerts_sent_this_month"] = (
+        alerts_sent_this_month(uow, tenant.id, clock.now()) if clock else 0
+    )
+    return view
+
+
+class GetTenantSettings:
+    """The caller's tenant's settings (`tenant_settings`, with the alerts sent this month),
+    read afresh."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock | None = None) -> None:
+        self.uow, self.clock = uow, clock
 
     def __call__(self, principal: Principal) -> dict[str, Any]:
         with self.uow.for_tenant(principal.tenant.id):
-            return tenant_settings(_own_tenant(self.uow, principal))
+            return _counted(self.uow, _own_tenant(self.uow, principal), self.clock)
 
 
 class UpdateTenantSettings:
@@ -310,4 +372,4 @@ class UpdateTenantSettings:
             tenant = _own_tenant(self.uow, principal)
             _apply(tenant, values, self.clock)
             self.uow.commit()
-        return tenant_settings(tenant)
+            return _counted(self.uow, tenant, self.clock)

@@ -27,6 +27,7 @@ from lily_adapters.settings import Settings
 from lily_adapters.sql import migrate
 from lily_adapters.sql.uow import set_tenant_scope
 from lily_core.domain.leads import Call, Lead, Message
+from lily_core.domain.owner_alerts import ALERT_SWITCHES
 from lily_core.domain.tenant import Tenant
 from lily_core.ports.queue import QueueStats
 from lily_core.testing import FakeClock
@@ -52,6 +53,9 @@ class Lily:
         self.container, self.client, self.clock, self.twilio = container, client, clock, twilio
         self.token = DEFAULT_AUTH_TOKEN  # the platform token signs every platform tenant
         self.tenant = self.onboard("Acme Wash Co", BUSINESS_PHONE, forward_to=FORWARD_TO)
+        # Alerts to the owner (issue 18) would text FORWARD_TO too: the flows' tests count the
+        # customer's texts, so they start off here; tests/e2e/test_owner_alerts turns them on.
+        self.tenant = self.update_tenant(**dict.fromkeys(ALERT_SWITCHES, "false"))
 
     # -- set-up ---------------------------------------------------------------------------
 
