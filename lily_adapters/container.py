@@ -32,6 +32,7 @@ from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.readiness import NotReady, ReadinessProbe, database_check, queue_check
 from lily_adapters.settings import Settings
+from lily_adapters.smtp import SmtpEmailSender
 from lily_adapters.sql import migrate
 from lily_adapters.sql.encrypted import field_crypto_for, install_field_crypto
 from lily_adapters.sql.stats import SqlStatsRepository
@@ -43,6 +44,7 @@ from lily_core.domain.billing import BillingPolicy, Plan
 from lily_core.domain.compliance import Jitter
 from lily_core.ports.auth import SignInThrottle
 from lily_core.ports.clock import Clock
+from lily_core.ports.email import EmailSender
 from lily_core.ports.providers import (
     Calendar,
     ChatwootClient,
@@ -76,6 +78,7 @@ from lily_core.use_cases.dashboard_messages import (
 )
 from lily_core.use_cases.dashboard_quotes import GetQuote, ListQuotes
 from lily_core.use_cases.delivery_status import RecordDeliveryStatus
+from lily_core.use_cases.digest import SendDailyDigests
 from lily_core.use_cases.inbound import HandleInboundSms
 from lily_core.use_cases.missed_call import HandleVoiceCall
 from lily_core.use_cases.outbox import ReconcileOutbox
@@ -247,6 +250,13 @@ STARTUP_CHECK_SECONDS = 5.0
 READINESS_TIMEOUT_SECONDS = 0.8
 
 
+def _email_sender(settings: Settings) -> EmailSender | None:
+    """SMTP when LILY_SMTP_URL is set; else the digest goes by SMS only."""
+    if settings.smtp_url is None:
+        return None
+    return SmtpEmailSender(settings.smtp_url.get_secret_value())
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -349,6 +359,16 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(lambda s: s.public_url, settings),
     )
     reconcile_owner_alerts = providers.Factory(ReconcileOwnerAlerts, uow, queue, clock)
+    email_sender = providers.Singleton(_email_sender, settings)
+    send_daily_digests = providers.Factory(
+        SendDailyDigests,
+        uow,
+        get_stats,
+        clock,
+        sms_sender,
+        providers.Callable(lambda s: s.public_url, settings),
+        email_sender,
+    )
 
     # use cases: billing (DESIGN §2.4)
     release_held = providers.Factory(ReleaseHeldMessages, uow, queue, clock, billing_policy)

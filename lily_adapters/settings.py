@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./lily-data")
     chatwoot_url: str | None = None
     chatwoot_api_token: SecretStr | None = None
+    # email for the owner's daily digest (issue 18): smtp[s]://[user:pw@]host[:port][?from=]
+    smtp_url: SecretStr | None = None
     log_format: Literal["json", "pretty"] = "json"
     log_level: LogLevel = "INFO"
     secret_key: SecretStr | None = None  # signs local upload URLs; generated into data_dir if unset

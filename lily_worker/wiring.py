@@ -62,6 +62,7 @@ def build_worker(container: Container) -> Worker:
 
     def owner_alerts() -> None:
         container.reconcile_owner_alerts()()
+        container.send_daily_digests()()
 
     periodic: list[PeriodicJob] = [
         (RECONCILE_EVERY_SECONDS, reconcile),
