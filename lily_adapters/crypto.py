@@ -188,6 +188,15 @@ class FieldCrypto:
     def from_keys(cls, ring: KeyRing, blind_key: bytes) -> FieldCrypto:
         return cls(FieldCipher(ring), BlindIndexer(blind_key))
 
+    @classmethod
+    def parse(cls, keys: str, blind_key: str) -> FieldCrypto:
+        """From the settings' texts: the ring ("id:key,...") and the base64url blind key."""
+        try:
+            blind = _unb64(blind_key)
+        except (binascii.Error, ValueError):
+            raise InvalidKeys("the blind-index key is not base64url") from None
+        return cls.from_keys(parse_keys(keys), blind)
+
 
 def _read_or_create(path: Path, make: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,19 @@ def run_offline() -> None:
         context.run_migrations()
 
 
+def _foreign_keys(conn: Any, *, on: bool) -> None:
+    """SQLite: batch mode rebuilds a table (copy, drop, rename), and dropping a referenced
+    table that has rows orphans its children for good (SQLite's deferred-violation count is
+    not undone by the rename), so migrations run with foreign keys off -- as SQLite's own
+    ALTER TABLE procedure says -- and are checked once done. On the driver's connection,
+    outside any transaction (inside one the pragma does nothing)."""
+    conn.commit()
+    raw = conn.connection.dbapi_connection
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if on and (broken := raw.execute("PRAGMA foreign_key_check").fetchall()):
+        raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+
+
 def run_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -57,9 +70,13 @@ def run_online() -> None:
             if conn.dialect.name == "postgresql":  # a migration may take longer than a request
                 conn.exec_driver_sql("SET statement_timeout = 0")  # for the session
                 conn.commit()  # alembic leaves a transaction it did not begin uncommitted
+            if conn.dialect.name == "sqlite":
+                _foreign_keys(conn, on=False)
             _configure(connection=conn, dialect_name=conn.dialect.name)
             with context.begin_transaction():
                 context.run_migrations()
+            if conn.dialect.name == "sqlite":
+                _foreign_keys(conn, on=True)
     finally:
         engine.dispose()
 

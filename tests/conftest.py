@@ -35,6 +35,22 @@ def _plain_loguru() -> None:
     logger.configure(patcher=lambda record: None)  # None would leave the patcher as it is
 
 
+# The tests' keys of the fields encrypted at rest (fixed, so a test may compute what a
+# ciphertext or blind index reads); a container built by a test installs its own.
+TEST_ENCRYPTION_KEYS = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+TEST_BLIND_INDEX_KEY = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8"
+
+
+@pytest.fixture(autouse=True)
+def _field_keys() -> None:
+    """Each test starts with the tests' keys installed for the SQL adapter's encrypted
+    columns, as the composition root installs the configured ones."""
+    from lily_adapters.crypto import FieldCrypto
+    from lily_adapters.sql.encrypted import install_field_crypto
+
+    install_field_crypto(FieldCrypto.parse(TEST_ENCRYPTION_KEYS, TEST_BLIND_INDEX_KEY))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--sqlite-only",

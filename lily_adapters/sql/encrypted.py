@@ -17,15 +17,19 @@ import sqlalchemy as sa
 
 from lily_adapters import crypto
 from lily_adapters.crypto import DecryptionError, FieldCrypto
+from lily_core.domain.lead_search import phone_index_keys
 
 __all__ = [
     "BLIND_INDEX",
     "Encrypted",
     "EncryptedJson",
     "NoKeys",
+    "email_bidx",
     "field_crypto",
     "field_crypto_for",
     "install_field_crypto",
+    "phone_bidx",
+    "phone_search_keys",
 ]
 
 # a blind index: 32 hex characters (lily_adapters.crypto.BlindIndexer)
@@ -111,3 +115,30 @@ def is_encrypted(stored: str, keys: FieldCrypto, purpose: str) -> bool:
     except DecryptionError:
         return False
     return True
+
+
+# Blind indexes. The kinds differ, so a number's index never equals an email's or a key's.
+
+
+def phone_bidx(tenant_id: str, phone: str | None) -> str | None:
+    """The lookup of a number (E.164, as the domain normalised it)."""
+    return None if phone is None else field_crypto().indexer.digest("phone", tenant_id, phone)
+
+
+def email_bidx(tenant_id: str, email: str | None) -> str | None:
+    """The lookup of an email, whatever its case."""
+    if email is None:
+        return None
+    return field_crypto().indexer.digest("email", tenant_id, email.lower())
+
+
+def phone_search_keys(tenant_id: str, phone: str | None) -> list[str]:
+    """The blind indexes of what a number is found by in the dashboard's search by digits
+    (lily_core.domain.lead_search.phone_index_keys), sorted."""
+    if phone is None:
+        return []
+    return sorted(search_key_bidx(tenant_id, key) for key in phone_index_keys(phone))
+
+
+def search_key_bidx(tenant_id: str, key: str) -> str:
+    return field_crypto().indexer.digest("phone_key", tenant_id, key)

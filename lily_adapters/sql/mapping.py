@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from lily_adapters.sql import tables as t
+from lily_adapters.sql.encrypted import email_bidx, phone_bidx, phone_search_keys
 from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.leads import Call, Conversation, Lead, Message
 from lily_core.domain.owner_alerts import OwnerAlert, OwnerAlertText
@@ -52,7 +53,10 @@ _MAPPINGS: tuple[tuple[type, sa.Table], ...] = (
 )
 
 # columns the domain does not know of, mapped under private names
-_PRIVATE: dict[type, dict[str, Any]] = {Lead: {"_phone_reversed": t.leads.c.phone_reversed}}
+_PRIVATE: dict[type, dict[str, Any]] = {
+    Lead: {"_phone_bidx": t.leads.c.phone_bidx, "_email_bidx": t.leads.c.email_bidx},
+    ConsentRecord: {"_phone_bidx": t.consent_ledger.c.phone_bidx},
+}
 
 # class -> its JSON attributes, watched for in-place changes
 JSON_FIELDS: dict[type, tuple[str, ...]] = {
@@ -81,16 +85,46 @@ def start_mappers() -> None:
                 sa.event.listen(mapper, "load", _on_load)
                 sa.event.listen(mapper, "refresh", _on_refresh)
             if cls is Lead:
-                sa.event.listen(mapper, "before_insert", _reverse_phone)
-                sa.event.listen(mapper, "before_update", _reverse_phone)
+                sa.event.listen(mapper, "before_insert", _index_lead)
+                sa.event.listen(mapper, "before_update", _index_lead)
+                sa.event.listen(mapper, "after_insert", _add_phone_keys)
+                sa.event.listen(mapper, "after_update", _replace_phone_keys)
+            if cls is ConsentRecord:
+                sa.event.listen(mapper, "before_insert", _index_consent)
+                sa.event.listen(mapper, "before_update", _index_consent)
         _started = True
 
 
-def _reverse_phone(mapper: Any, connection: Any, target: Any) -> None:
-    # Storage for the search by a number's last digits (tables.leads, migration 0006), so
-    # the adapter keeps it, not the domain. Setting it to the value it has changes nothing.
-    phone: str | None = target.phone
-    target._phone_reversed = None if phone is None else phone[::-1]
+# Blind indexes (lily_adapters.sql.encrypted): storage for lookups of encrypted values, so
+# the adapter keeps them, not the domain. Setting one to the value it has changes nothing.
+
+
+def _index_lead(mapper: Any, connection: Any, target: Any) -> None:
+    target._phone_bidx = phone_bidx(target.tenant_id, target.phone)
+    target._email_bidx = email_bidx(target.tenant_id, target.email)
+
+
+def _index_consent(mapper: Any, connection: Any, target: Any) -> None:
+    target._phone_bidx = phone_bidx(target.tenant_id, target.phone)
+
+
+def _add_phone_keys(mapper: Any, connection: sa.Connection, target: Any) -> None:
+    """A new lead's rows of lead_phone_keys (the dashboard's search by digits)."""
+    rows = [
+        {"tenant_id": target.tenant_id, "lead_id": target.id, "key": key}
+        for key in phone_search_keys(target.tenant_id, target.phone)
+    ]
+    if rows:
+        connection.execute(sa.insert(t.lead_phone_keys), rows)
+
+
+def _replace_phone_keys(mapper: Any, connection: sa.Connection, target: Any) -> None:
+    """Rewritten only when the lead's number changed (most updates leave it alone)."""
+    if not sa.inspect(target).attrs.phone.history.has_changes():
+        return
+    keys = t.lead_phone_keys
+    connection.execute(sa.delete(keys).where(keys.c.lead_id == target.id))
+    _add_phone_keys(mapper, connection, target)
 
 
 def _on_load(target: Any, context: Any) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lily_adapters.sql import tables as t
+from lily_adapters.sql.encrypted import email_bidx, phone_bidx, search_key_bidx
 from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.ids import new_id
 from lily_core.domain.lead_search import LeadSearch
@@ -180,13 +181,18 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         return self._get(Lead, tenant_id, lead_id)
 
     def get_by_phone(self, tenant_id: str, phone: str) -> Lead | None:
+        # one lookup of the unique (tenant_id, phone_bidx) index: the number is encrypted
         c = t.leads.c
-        return self._one(sa.select(Lead).where(c.tenant_id == tenant_id, c.phone == phone))
+        return self._one(
+            sa.select(Lead).where(
+                c.tenant_id == tenant_id, c.phone_bidx == phone_bidx(tenant_id, phone)
+            )
+        )
 
     def get_by_email(self, tenant_id: str, email: str) -> Lead | None:
         c = t.leads.c
         stmt = sa.select(Lead).where(
-            c.tenant_id == tenant_id, sa.func.lower(c.email) == email.lower()
+            c.tenant_id == tenant_id, c.email_bidx == email_bidx(tenant_id, email)
         )
         return self._one(stmt.order_by(c.created_at, c.id))
 
@@ -203,16 +209,22 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         stmt = sa.select(Lead).where(c.tenant_id == tenant_id)
         if status is not None:
             stmt = stmt.where(c.status == status)
-        if search:
-            # Substring, not pattern: autoescape makes % and _ in the search literal.
-            needle = search.lower()
-            stmt = stmt.where(
-                sa.or_(
-                    sa.func.lower(c.name).contains(needle, autoescape=True),
-                    c.phone.contains(needle, autoescape=True),
-                )
-            )
-        return self._newest_first(stmt, limit, after)
+        if not search:
+            return self._newest_first(stmt, limit, after)
+        # A substring of the name or number: both are encrypted, so the tenant's leads are
+        # read a batch at a time, decrypted and matched here, until a page is full.
+        needle = search.lower()
+
+        def wanted(lead: Lead) -> bool:
+            return needle in (lead.name or "").lower() or needle in (lead.phone or "")
+
+        return _scan(
+            lambda cursor: self._newest_first(stmt, _SCAN_BATCH, cursor),
+            wanted,
+            limit,
+            after,
+            lambda le: le.created_at,
+        )
 
     def list_by_activity(
         self,
@@ -230,6 +242,19 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         walk PostgreSQL's ascending index backwards (that order has NULLS FIRST). The id
         is compared without the bytewise collation `_ordered_id` asks for, so the index
         keeps the order: ids are hex UUIDs, which every collation orders bytewise."""
+        text_search = search if search is not None and search.digits is None else None
+        if text_search is not None:
+            # Names and emails are encrypted and matched by substring: read the tenant's
+            # leads in this order a batch at a time, decrypted, until a page is full.
+            return _scan(
+                lambda cursor: self.list_by_activity(
+                    tenant_id, status=status, opted_out=opted_out, limit=_SCAN_BATCH, after=cursor
+                ),
+                lambda lead: text_search.matches(lead.name, lead.email, lead.phone),
+                limit,
+                after,
+                lambda lead: lead.last_activity_at,
+            )
         c = t.leads.c
         stmt = sa.select(Lead).where(c.tenant_id == tenant_id)
         if status is not None:
@@ -237,7 +262,7 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         if opted_out is not None:
             stmt = stmt.where(c.opted_out.is_(opted_out))
         if search is not None:
-            stmt = stmt.where(_search_condition(search))
+            stmt = stmt.where(_phone_search(tenant_id, search))
         at = c.last_activity_at
         rows: builtins.list[Lead] = []
         if after is None or after.key is not None:
@@ -260,28 +285,43 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
             return session.get(Lead, lead_id)
 
 
-# Longer than any phone number, and "9" sorts after every digit (and after the "+" that a
-# reversed number ends with): "<prefix><this>" is above every number starting with prefix.
-_LAST_DIGITS = "9" * 20
+_SCAN_BATCH = 200  # leads decrypted per query of a search by name or email
 
 
-def _search_condition(search: LeadSearch) -> sa.ColumnElement[bool]:
-    """A search by phone digits is ranges of two indexes -- the number's start on (tenant_id,
-    phone), its end as the start of phone_reversed on (tenant_id, phone_reversed) -- which
-    PostgreSQL can read under row-level security, text comparisons being LEAKPROOF (LIKE
-    is not). Each range is `prefix <= col <= prefix + 99...9`: in any collation that orders
-    digits 0-9 and a string before its extensions, not only a bytewise one. A text search
-    is a substring of name or email, which no index serves."""
-    c = t.leads.c
-    if search.digits is None:
-        # Substring, not pattern: autoescape makes % and _ in the search literal.
-        return sa.or_(
-            sa.func.lower(c.name).contains(search.text, autoescape=True),
-            sa.func.lower(c.email).contains(search.text, autoescape=True),
-        )
-    ranges = [(c.phone, prefix) for prefix in search.phone_prefixes]
-    ranges.append((c.phone_reversed, search.digits[::-1]))
-    return sa.or_(*(sa.and_(col >= prefix, col <= prefix + _LAST_DIGITS) for col, prefix in ranges))
+def _scan(
+    read: Callable[[Cursor | None], Page[Lead]],
+    wanted: Callable[[Lead], bool],
+    limit: int,
+    after: Cursor | None,
+    key: Callable[[Lead], datetime | None],
+) -> Page[Lead]:
+    """A page of the leads `wanted` keeps, in the order of `read`'s pages (cursor `after`),
+    reading batch after batch until `limit` + 1 are found or none is left. The cursor is
+    the last kept lead's, which `read` continues after."""
+    found: list[Lead] = []
+    cursor = after
+    while len(found) <= limit:
+        batch = read(cursor)
+        found += filter(wanted, batch.items)
+        if batch.next_cursor is None:
+            break
+        cursor = Cursor.decode(batch.next_cursor)
+    page, more = found[:limit], len(found) > limit
+    next_cursor = Cursor(key(page[-1]), page[-1].id).encode() if more else None
+    return Page(page, next_cursor)
+
+
+def _phone_search(tenant_id: str, search: LeadSearch) -> sa.ColumnElement[bool]:
+    """A search by phone digits: the leads with one of the search's keys (how a number
+    starts or ends, lily_core.domain.lead_search) among their blind indexes in
+    lead_phone_keys, an equality lookup of its (tenant_id, key) index, which row-level
+    security lets PostgreSQL use (= on text is LEAKPROOF)."""
+    keys = t.lead_phone_keys.c
+    wanted = [search_key_bidx(tenant_id, key) for key in sorted(search.phone_keys)]
+    if not wanted:
+        return sa.false()
+    matching = sa.select(keys.lead_id).where(keys.tenant_id == tenant_id, keys.key.in_(wanted))
+    return t.leads.c.id.in_(matching)
 
 
 class SqlConversationRepository(_SqlRepository[Conversation], ports.ConversationRepository):
@@ -613,7 +653,9 @@ class SqlConsentLedger(_SqlRepository[ConsentRecord], ports.ConsentLedger):
 
     def latest_for_phone(self, tenant_id: str, phone: str) -> ConsentRecord | None:
         c = t.consent_ledger.c
-        stmt = sa.select(ConsentRecord).where(c.tenant_id == tenant_id, c.phone == phone)
+        stmt = sa.select(ConsentRecord).where(
+            c.tenant_id == tenant_id, c.phone_bidx == phone_bidx(tenant_id, phone)
+        )
         return self._one(stmt.order_by(c.created_at.desc(), self._ordered_id().desc()).limit(1))
 
     def list_since(self, tenant_id: str, since: datetime | None) -> list[ConsentRecord]:

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
+from lily_adapters.sql.encrypted import BLIND_INDEX, Encrypted, EncryptedJson
 from lily_adapters.sql.metadata import UtcDateTime, metadata
 from lily_adapters.sql.queue_table import tasks
 from lily_core.domain.consent import ConsentAction
@@ -31,6 +32,7 @@ __all__ = [
     "consent_ledger",
     "conversations",
     "lead_bookings",
+    "lead_phone_keys",
     "leads",
     "messages",
     "metadata",
@@ -105,14 +107,14 @@ tenants = sa.Table(
     sa.Column("conversational_window_minutes", sa.Integer, nullable=False),
     sa.Column("review_delay_hours", sa.Integer, nullable=False),
     sa.Column("review_cooldown_days", sa.Integer, nullable=False),
-    sa.Column("calcom_secret", sa.String(128), nullable=False),
-    sa.Column("sandbox_auth_token", sa.String(128), nullable=False),
+    sa.Column("calcom_secret", Encrypted("tenants.calcom_secret"), nullable=False),
+    sa.Column("sandbox_auth_token", Encrypted("tenants.sandbox_auth_token"), nullable=False),
     sa.Column("google_calendar_id", sa.String(255)),
     sa.Column("twilio_account_sid", sa.String(64)),
-    sa.Column("twilio_auth_token", sa.String(128)),
+    sa.Column("twilio_auth_token", Encrypted("tenants.twilio_auth_token")),
     sa.Column("chatwoot_account_id", sa.Integer),
     sa.Column("chatwoot_inbox_id", sa.Integer),
-    sa.Column("chatwoot_secret", sa.String(128)),
+    sa.Column("chatwoot_secret", Encrypted("tenants.chatwoot_secret")),
     sa.Column("automations_paused", sa.Boolean, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     # migration 0008: the HELP answer's contact and sentence, the first text's opt-out line
@@ -162,17 +164,15 @@ api_keys = sa.Table(
     sa.Index(None, "tenant_id", "created_at"),
 )
 
-# SQLite has no "C" collation; its default (BINARY) is bytewise already
-_PHONE_REVERSED = sa.String(20).with_variant(sa.String(20, collation="C"), "postgresql")
-
 leads = sa.Table(
     "leads",
     metadata,
     _id(),
     _tenant_fk(),
-    sa.Column("phone", sa.String(20)),
-    sa.Column("name", sa.String(200)),
-    sa.Column("email", sa.String(254)),
+    # encrypted at rest (migration 0012); found by the blind indexes below
+    sa.Column("phone", Encrypted("leads.phone")),
+    sa.Column("name", Encrypted("leads.name")),
+    sa.Column("email", Encrypted("leads.email")),
     sa.Column("zip", sa.String(5)),
     sa.Column("status", StrEnumType(LeadStatus), nullable=False),
     sa.Column("opted_out", sa.Boolean, nullable=False),
@@ -185,16 +185,27 @@ leads = sa.Table(
     sa.Column("last_activity_at", UtcDateTime),  # the newest message in or out
     sa.Column("last_inbound_at", UtcDateTime),  # the newest message from the lead
     sa.Column("last_read_at", UtcDateTime),  # when the owner last read the conversation
-    # the phone number backwards, kept by the mapping (mapping.py): a search by a number's
-    # last digits is then a prefix, which an index serves; bytewise on PostgreSQL
-    sa.Column("phone_reversed", _PHONE_REVERSED),
-    sa.UniqueConstraint("tenant_id", "phone"),  # also the lead-by-phone index and prefix
-    sa.Index("ix_leads_tenant_phone_reversed", "tenant_id", "phone_reversed"),
+    # blind indexes, kept by the mapping (mapping.py): HMACs of the number and of the
+    # lower-cased email, under the tenant (lily_adapters.crypto.BlindIndexer)
+    sa.Column("phone_bidx", BLIND_INDEX),
+    sa.Column("email_bidx", BLIND_INDEX),
+    sa.UniqueConstraint("tenant_id", "phone_bidx"),  # also the lead-by-phone index
     sa.Index("ix_leads_tenant_created_id", "tenant_id", "created_at", "id"),  # id: booked leads
-    sa.Index(None, "tenant_id", "email"),
+    sa.Index(None, "tenant_id", "email_bidx"),
     # the dashboard's lists: newest activity first, all or by status (keyset on id)
     sa.Index("ix_leads_tenant_activity", "tenant_id", "last_activity_at", "id"),
     sa.Index("ix_leads_tenant_status_activity", "tenant_id", "status", "last_activity_at", "id"),
+)
+
+# The dashboard's search by phone digits (lily_core.domain.lead_search): a row per key a
+# lead's number is found by (its starts and ends), each a blind index, kept by the mapping.
+lead_phone_keys = sa.Table(
+    "lead_phone_keys",
+    metadata,
+    _tenant_fk(),
+    sa.Column("lead_id", sa.String(32), _fk("leads.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", BLIND_INDEX, primary_key=True),
+    sa.Index(None, "tenant_id", "key"),
 )
 
 conversations = sa.Table(
@@ -207,7 +218,7 @@ conversations = sa.Table(
     sa.Column("chatwoot_conversation_id", sa.Integer),
     sa.Column("zip", sa.String(5)),
     sa.Column("photo_count", sa.Integer, nullable=False),
-    sa.Column("service_text", sa.Text, nullable=False),
+    sa.Column("service_text", Encrypted("conversations.service_text"), nullable=False),
     sa.Column("quoted_photo_count", sa.Integer),
     sa.Column("quoted_zip", sa.String(5)),
     sa.Column("last_prompt", sa.String(16)),
@@ -227,8 +238,8 @@ messages = sa.Table(
     sa.Column("conversation_id", sa.String(32), _fk("conversations.id")),
     sa.Column("direction", StrEnumType(Direction), nullable=False),
     sa.Column("kind", StrEnumType(MessageKind), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("media", sa.JSON, nullable=False),
+    sa.Column("body", Encrypted("messages.body"), nullable=False),
+    sa.Column("media", EncryptedJson("messages.media"), nullable=False),  # URLs carry numbers
     sa.Column("status", StrEnumType(MessageStatus), nullable=False),
     sa.Column("business_initiated", sa.Boolean, nullable=False),
     sa.Column("provider_sid", sa.String(64)),
@@ -260,7 +271,7 @@ calls = sa.Table(
     _tenant_fk(),
     sa.Column("lead_id", sa.String(32), _fk("leads.id"), nullable=False),
     sa.Column("call_sid", sa.String(64), nullable=False),
-    sa.Column("from_phone", sa.String(20), nullable=False),
+    sa.Column("from_phone", Encrypted("calls.from_phone"), nullable=False),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("missed", sa.Boolean, nullable=False),
     sa.Column("texted_back", sa.Boolean, nullable=False),
@@ -299,13 +310,13 @@ bookings = sa.Table(
     sa.Column("lead_id", sa.String(32), _fk("leads.id"), nullable=False),
     sa.Column("calcom_uid", sa.String(128), nullable=False),
     sa.Column("status", StrEnumType(BookingStatus), nullable=False),
-    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("title", Encrypted("bookings.title"), nullable=False),  # names the attendee
     sa.Column("start_at", UtcDateTime, nullable=False),
     sa.Column("end_at", UtcDateTime, nullable=False),
-    sa.Column("address", sa.Text),
-    sa.Column("attendee_name", sa.String(200)),
-    sa.Column("attendee_email", sa.String(254)),
-    sa.Column("attendee_phone", sa.String(20)),
+    sa.Column("address", Encrypted("bookings.address")),
+    sa.Column("attendee_name", Encrypted("bookings.attendee_name")),
+    sa.Column("attendee_email", Encrypted("bookings.attendee_email")),
+    sa.Column("attendee_phone", Encrypted("bookings.attendee_phone")),
     sa.Column("calendar_event_id", sa.String(1024)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
@@ -386,14 +397,15 @@ consent_ledger = sa.Table(
     metadata,
     _id(),
     _tenant_fk(),
-    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("phone", Encrypted("consent_ledger.phone"), nullable=False),
+    sa.Column("phone_bidx", BLIND_INDEX, nullable=False),  # kept by the mapping
     sa.Column("lead_id", sa.String(32)),
     sa.Column("action", StrEnumType(ConsentAction), nullable=False),
     sa.Column("evidence", sa.String(64), nullable=False),
     sa.Column("message_sid", sa.String(64)),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Index(None, "tenant_id", "phone", "created_at"),
+    sa.Index(None, "tenant_id", "phone_bidx", "created_at"),
     sa.Index(None, "tenant_id", "created_at"),
 )
 

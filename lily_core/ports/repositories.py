@@ -289,6 +289,7 @@ TENANT_OWNED_TABLES = frozenset(
         "users",
         "api_keys",
         "leads",
+        "lead_phone_keys",
         "conversations",
         "messages",
         "calls",
