@@ -27,6 +27,7 @@ from lily_adapters.clock import SystemClock
 from lily_adapters.crypto import FieldCrypto
 from lily_adapters.google_calendar import GoogleCalendar
 from lily_adapters.photos import LocalPhotoStore, S3PhotoStore
+from lily_adapters.provider_policy import ProviderPolicy
 from lily_adapters.queue.redis import RedisJitterQueue
 from lily_adapters.queue.spill import SpillingJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
@@ -127,8 +128,15 @@ def _queue(settings: Settings, engine: sa.Engine, clock: Clock) -> Iterator[Jitt
 
 def _sms_sender(settings: Settings) -> SmsSender:
     if settings.twilio_enabled:
+        # the provider policy (issue 13): breaker per account, retries, each number's rate
+        policy = ProviderPolicy(
+            redis_url=settings.redis_url, sends_per_second=settings.sms_rate_per_number
+        )
         return TwilioSmsSender(
-            settings.twilio_account_sid, settings.platform_twilio_token, settings.twilio_api_url
+            settings.twilio_account_sid,
+            settings.platform_twilio_token,
+            settings.twilio_api_url,
+            policy=policy,
         )
     return SandboxSmsSender()
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # a claimed task's lease; the worker renews it every third while the task runs, and a
     # dead worker's task is handed out again when it runs out
     task_lease_seconds: float = Field(30.0, ge=3, le=3600)
+    # texts a second from one sending number (Twilio queues a long code's at about 1/s),
+    # shared by every worker through Redis when LILY_REDIS_URL is set
+    sms_rate_per_number: int = Field(1, ge=1, le=1000)
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_url: str = "https://api.twilio.com"

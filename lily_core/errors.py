@@ -12,8 +12,10 @@ LilyError
       ├── PermanentDeliveryError   retrying cannot help (bad number, 4xx); dead-letter it
       │    └── RecipientOptedOut   the carrier says the recipient opted out (Twilio 21610)
       └── TransientDeliveryError   may succeed later (429, 5xx, timeouts); retry with backoff
-           └── DeliveryOutcomeUnknown  the call may have gone through (timed out or cut off
-                                       after it was sent): find out before sending again
+           ├── DeliveryOutcomeUnknown  the call may have gone through (timed out or cut off
+           │                           after it was sent): find out before sending again
+           └── ProviderUnavailable     not called (the provider's circuit is open, or the
+                                       sending number's rate is used up): defer, no attempt
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "NotFound",
     "PermanentDeliveryError",
     "PriceBookInvalid",
+    "ProviderUnavailable",
     "RateLimited",
     "RecipientOptedOut",
     "TransientDeliveryError",
@@ -106,3 +109,9 @@ class TransientDeliveryError(DeliveryError):
 class DeliveryOutcomeUnknown(TransientDeliveryError):
     """The request may have reached the provider and been acted on (a read timeout, a
     connection cut after sending): retrying blindly could do it twice."""
+
+
+class ProviderUnavailable(TransientDeliveryError):
+    """The call was not made: the provider is failing for these credentials (its circuit
+    breaker is open), or the sending number has no send slot free. The task is deferred to
+    `retry_after` without counting an attempt: an outage never dead-letters it."""

@@ -12,7 +12,12 @@ from loguru import logger
 
 from lily_adapters.metrics import TASKS
 from lily_adapters.queue.timing import backoff_seconds
-from lily_core.errors import InvalidInput, PermanentDeliveryError, TransientDeliveryError
+from lily_core.errors import (
+    InvalidInput,
+    PermanentDeliveryError,
+    ProviderUnavailable,
+    TransientDeliveryError,
+)
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue, LeaseLost, QueueUnavailable, Task
 
@@ -35,7 +40,9 @@ class Worker:
     exponential backoff and jitter, or after `TransientDeliveryError.retry_after` when the
     provider said so, until the task has had `max_attempts` attempts; then it is
     dead-lettered. PermanentDeliveryError and InvalidInput, and tasks of a type with no
-    handler, are dead-lettered at once. Each outcome is one log line.
+    handler, are dead-lettered at once. ProviderUnavailable (a provider's circuit is open,
+    a sending number's rate used up) defers the task without counting the attempt. Each
+    outcome is one log line.
 
     Leases are short (`lease_seconds`, 30 s by default): a heartbeat thread renews the lease
     of every running task every third of it, so a task of a worker that died (SIGKILL, a
@@ -267,6 +274,9 @@ class Worker:
         except (PermanentDeliveryError, InvalidInput) as exc:
             self._queue.dead_letter(task.id, _describe(exc), task.lease)
             return "dead", exc
+        except ProviderUnavailable as exc:  # not tried: no attempt counted, never dead
+            self._queue.defer(task.id, self._retry_at(task, exc), _describe(exc), task.lease)
+            return "deferred", exc
         except Exception as exc:
             if task.attempts >= self._max_attempts:
                 self._queue.dead_letter(task.id, _describe(exc), task.lease)
@@ -301,6 +311,9 @@ class Worker:
         elif outcome == "retry":
             reason = _describe(error)
             bound.bind(error=reason).warning("task {} failed; will retry: {}", task.type, reason)
+        elif outcome == "deferred":
+            reason = _describe(error)
+            bound.bind(error=reason).info("task {} deferred: {}", task.type, reason)
         else:
             reason = _describe(error) if error else f"unknown task type {task.type!r}"
             bound.bind(error=reason).error("task {} dead-lettered: {}", task.type, reason)

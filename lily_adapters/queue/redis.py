@@ -124,12 +124,15 @@ return 1
 """
 )
 
-# ARGV: id, lease, now, due score, error
+# ARGV: id, lease, now, due score, error, '1' to not count the claim as an attempt (defer)
 _RETRY = (
     _FENCE
     + """
 if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then return 0 end
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+if ARGV[6] == '1' and tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0') > 0 then
+  redis.call('HINCRBY', KEYS[5], ARGV[1], -1)
+end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[9], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
@@ -262,7 +265,13 @@ class RedisJitterQueue(JitterQueue):
 
     @_unavailable
     def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
-        self._fenced(self._retry, task_id, lease, self._clock.now(), repr(to_score(run_at)), error)
+        now, due = self._clock.now(), repr(to_score(run_at))
+        self._fenced(self._retry, task_id, lease, now, due, error, "0")
+
+    @_unavailable
+    def defer(self, task_id: str, run_at: datetime, reason: str, lease: str | None = None) -> None:
+        now, due = self._clock.now(), repr(to_score(run_at))
+        self._fenced(self._retry, task_id, lease, now, due, reason, "1")
 
     @_unavailable
     def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:

@@ -110,6 +110,9 @@ class SpillingJitterQueue(JitterQueue):
     def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
         self.queue.retry(task_id, run_at, error, lease)
 
+    def defer(self, task_id: str, run_at: datetime, reason: str, lease: str | None = None) -> None:
+        self.queue.defer(task_id, run_at, reason, lease)
+
     def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
         self.queue.dead_letter(task_id, error, lease)
 

@@ -128,6 +128,15 @@ class SqlJitterQueue(JitterQueue):
         self._fenced(retry.where(t.c.state != DEAD), task_id, lease, self._clock.now())
 
     @_unavailable
+    def defer(self, task_id: str, run_at: datetime, reason: str, lease: str | None = None) -> None:
+        uncounted = sa.case((t.c.attempts > 0, t.c.attempts - 1), else_=0)
+        defer = t.update().values(
+            state=SCHEDULED, run_at=run_at, lease_until=None, lease_token=None,
+            last_error=reason, attempts=uncounted,
+        )  # fmt: skip
+        self._fenced(defer.where(t.c.state != DEAD), task_id, lease, self._clock.now())
+
+    @_unavailable
     def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
         now = self._clock.now()
         dead = t.update().values(

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
 import urllib3
@@ -13,6 +14,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.rest import Client
 
 from lily_adapters.metrics import provider_call
+from lily_adapters.provider_policy import ProviderPolicy
 from lily_adapters.twilio._http import TWILIO_API_URL, RebasedTwilioHttpClient
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import (
@@ -42,6 +44,10 @@ class TwilioSmsSender(SmsSender):
     Twilio takes no idempotency key, so `find_sent` reads the Messages list filtered by To,
     From and DateSent (whole UTC days, as Twilio filters them) and keeps the messages with
     the same body created at or after `since`.
+
+    Every call goes through `policy` (lily_adapters.provider_policy): a circuit breaker per
+    account SID, bounded retries of what certainly did nothing, and, for sends, the rate of
+    the sending number. Without one: a breaker, no retries, no rate limit.
     """
 
     def __init__(
@@ -50,13 +56,16 @@ class TwilioSmsSender(SmsSender):
         auth_token: str | None,
         api_url: str = TWILIO_API_URL,
         timeout: float = 10.0,
+        policy: ProviderPolicy | None = None,
     ) -> None:
+        self._policy = policy or ProviderPolicy(sends_per_second=None, attempts=1)
         self._platform = (account_sid, auth_token)
         self._http = RebasedTwilioHttpClient(api_url, timeout=timeout)
         self._clients: dict[tuple[str, str], Client] = {}
         self._lock = threading.Lock()
 
     def _client(self, tenant: Tenant) -> Client:
+        """The client of the tenant's account; its `username` is the account SID."""
         if tenant.has_own_twilio:
             sid, token = tenant.twilio_account_sid, tenant.twilio_auth_token
         else:
@@ -86,9 +95,17 @@ class TwilioSmsSender(SmsSender):
             options["media_url"] = list(media_urls)
         if status_callback:
             options["status_callback"] = status_callback
+        self._policy.pace(tenant.phone)
+
+        def create() -> SentSms:
+            return self._create(client, to=to, from_=tenant.phone, body=body, **options)
+
+        return self._policy.call("twilio", str(client.username), create)
+
+    def _create(self, client: Client, **fields: Any) -> SentSms:
         try:
             with provider_call("twilio", "send_sms"):
-                message = client.messages.create(to=to, from_=tenant.phone, body=body, **options)
+                message = client.messages.create(**fields)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise delivery_error(exc, self._http.last_headers()) from exc
         except requests.RequestException as exc:
@@ -99,13 +116,22 @@ class TwilioSmsSender(SmsSender):
 
     def find_sent(self, tenant: Tenant, *, to: str, body: str, since: datetime) -> list[SentSms]:
         client = self._client(tenant)
+
+        def read() -> list[SentSms]:
+            return self._find(client, to=to, from_=tenant.phone, body=body, since=since)
+
+        return self._policy.call("twilio", str(client.username), read)
+
+    def _find(
+        self, client: Client, *, to: str, from_: str | None, body: str, since: datetime
+    ) -> list[SentSms]:
         # DateSent>= takes a day; a day earlier covers Twilio's and Lily's clocks disagreeing
         # around midnight. The page holds the newest messages first.
         day = (since.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
         try:
             with provider_call("twilio", "list_sms"):
                 page = client.messages.page(
-                    to=to, from_=tenant.phone, date_sent_after=day, page_size=LOOKUP_PAGE
+                    to=to, from_=from_, date_sent_after=day, page_size=LOOKUP_PAGE
                 )
                 messages = list(page)
         except (TwilioRestException, TwilioServiceException) as exc:

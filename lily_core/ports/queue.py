@@ -106,6 +106,11 @@ class JitterQueue(Protocol):
         for ack."""
         ...
 
+    def defer(self, task_id: str, run_at: datetime, reason: str, lease: str | None = None) -> None:
+        """As retry, but this claim does not count as an attempt (the task was not tried: a
+        provider is down). LeaseLost as for ack."""
+        ...
+
     def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
         """Move a claimed task to the dead-letter list with its last error. LeaseLost as
         for ack."""

@@ -120,6 +120,14 @@ class InMemoryJitterQueue(JitterQueue):
             self._release_key(entry)
 
     def retry(self, task_id: str, run_at: datetime, error: str, lease: str | None = None) -> None:
+        self._put_back(task_id, run_at, error, lease, uncount=False)
+
+    def defer(self, task_id: str, run_at: datetime, reason: str, lease: str | None = None) -> None:
+        self._put_back(task_id, run_at, reason, lease, uncount=True)
+
+    def _put_back(
+        self, task_id: str, run_at: datetime, error: str, lease: str | None, *, uncount: bool
+    ) -> None:
         self._check_up()
         with self._lock:
             entry = self._fenced(task_id, lease, self._clock.now())
@@ -127,7 +135,10 @@ class InMemoryJitterQueue(JitterQueue):
                 return
             entry.state = _SCHEDULED
             entry.lease_until = None
-            entry.task = attrs.evolve(entry.task, run_at=run_at, last_error=error, lease=None)
+            attempts = max(entry.task.attempts - int(uncount), 0)
+            entry.task = attrs.evolve(
+                entry.task, run_at=run_at, last_error=error, lease=None, attempts=attempts
+            )
 
     def dead_letter(self, task_id: str, error: str, lease: str | None = None) -> None:
         self._check_up()

@@ -23,6 +23,7 @@ from lily_core.errors import (
     DeliveryOutcomeUnknown,
     NotFound,
     PermanentDeliveryError,
+    ProviderUnavailable,
     RecipientOptedOut,
     TransientDeliveryError,
 )
@@ -227,7 +228,7 @@ class SendMessage:
                 snap.tenant, to=snap.lead.phone, body=snap.message.body, since=since
             )
         except TransientDeliveryError as exc:
-            if task.attempts < self.max_attempts:
+            if task.attempts < self.max_attempts or isinstance(exc, ProviderUnavailable):
                 raise  # still SENDING: the next attempt asks again
             why = f"interrupted while sending; the provider could not be asked: {exc}"
             self._mark_ambiguous(snap, why, code=exc.code)
@@ -260,6 +261,9 @@ class SendMessage:
             return SendOutcome.OPTED_OUT
         except PermanentDeliveryError as exc:
             self._record_failure(snap, exc.code, str(exc))
+            raise
+        except ProviderUnavailable as exc:  # not sent; deferred, whatever the attempt
+            self._record_failure(snap, exc.code, str(exc), requeue=True)
             raise
         except DeliveryOutcomeUnknown as exc:
             # It may have gone out: the message stays SENDING, so the next attempt asks the

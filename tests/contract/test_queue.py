@@ -287,6 +287,27 @@ def test_ack_forgets_the_task(queue: JitterQueue, clock: FakeClock) -> None:
     assert queue.stats() == QueueStats(scheduled=0, due=0, in_flight=0, dead=0)
 
 
+def test_defer_reschedules_without_counting_an_attempt(
+    queue: JitterQueue, clock: FakeClock
+) -> None:
+    """A provider outage defers a task as often as it lasts: its attempts stay where they
+    were, so it is never dead-lettered for the outage."""
+    task_id = _enqueue(queue, clock)
+    for _ in range(10):
+        [task] = queue.claim(1, lease_seconds=30)
+        assert task.attempts == 1
+        queue.defer(task_id, clock.now() + timedelta(seconds=60), "circuit open", task.lease)
+        assert queue.claim(1, lease_seconds=30) == []
+        clock.advance(60)
+    [task] = queue.claim(1, lease_seconds=30)
+    assert (task.attempts, task.last_error) == (1, "circuit open")
+    queue.retry(task_id, clock.now(), "HTTP 503", task.lease)
+    [task] = queue.claim(1, lease_seconds=30)
+    assert task.attempts == 2
+    with pytest.raises(LeaseLost):
+        queue.defer(task_id, clock.now(), "late", "not-the-lease")
+
+
 def test_retry_reschedules_with_the_error(queue: JitterQueue, clock: FakeClock) -> None:
     task_id = _enqueue(queue, clock)
     queue.claim(1, lease_seconds=30)
@@ -488,6 +509,7 @@ def test_an_unreachable_queue_raises_queue_unavailable(
             lambda: queue.renew("t1", "lease", lease_seconds=30),
             lambda: queue.ack("t1"),
             lambda: queue.retry("t1", clock.now(), "boom"),
+            lambda: queue.defer("t1", clock.now(), "circuit open"),
             lambda: queue.dead_letter("t1", "boom"),
             queue.stats,
             queue.dead,

@@ -291,8 +291,20 @@ def test_a_recipient_who_opted_out_at_the_carrier_is_marked_and_not_retried(lily
     assert lily.queue_stats() == EMPTY  # acked: not retried, not dead-lettered
 
 
-def test_a_server_error_at_twilio_is_retried_and_sent_once(lily: Lily) -> None:
+def test_a_server_error_at_twilio_is_retried_in_the_task_and_sent_once(lily: Lily) -> None:
     lily.twilio.fail_next(500, 20500, "Internal Server Error")
+    lily.missed_call("CA" + "d" * 32)
+
+    lily.run_worker_at(after(START, JITTER_MAX + 0.5))  # the provider policy's retry
+    [sms] = lily.twilio.messages
+    [message] = lily.outbound()
+    assert (message.status, message.provider_sid) == (MessageStatus.SENT, sms.sid)
+    assert lily.queue_stats() == EMPTY
+
+
+def test_a_server_error_at_twilio_is_retried_and_sent_once(lily: Lily) -> None:
+    for _ in range(3):  # the task's own retries (the provider policy's) all fail
+        lily.twilio.fail_next(500, 20500, "Internal Server Error")
     lily.missed_call("CA" + "e" * 32)
 
     lily.run_worker_at(after(START, JITTER_MAX + 0.5))

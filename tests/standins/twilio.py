@@ -108,6 +108,7 @@ class TwilioStandIn:
         self._failures: list[_Failure] = []
         self._hangs = 0
         self._drops = 0
+        self.outage: _Failure | None = None  # every API request fails so while set
         self._release = threading.Event()
         self._media: dict[str, _Media] = {}
         self._lock = threading.Lock()
@@ -143,6 +144,15 @@ class TwilioStandIn:
         with self._lock:
             self._hangs += 1
 
+    def go_down(self, status: int = 503, code: int = 20503) -> None:
+        """Every API request fails with `status` until `come_back()`."""
+        with self._lock:
+            self.outage = _Failure(status, code, "Service Unavailable", None)
+
+    def come_back(self) -> None:
+        with self._lock:
+            self.outage = None
+
     def drop_next(self) -> None:
         with self._lock:
             self._drops += 1
@@ -175,6 +185,8 @@ class TwilioStandIn:
 
     def _take_scripted(self) -> _Failure | None:
         with self._lock:
+            if self.outage is not None:
+                return self.outage
             hang = self._hangs > 0
             self._hangs -= int(hang)
             failure = self._failures.pop(0) if self._failures and not hang else None
