@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import sys
+from typing import Annotated
 
 import typer
 
@@ -47,4 +49,28 @@ def rotate() -> None:
     typer.echo(
         f"added key {ring.current_id} to {crypto.keys_file(settings.data_dir)};"
         " restart Lily, then run `lily keys reencrypt`"
+    )
+
+
+@keys_app.command("reencrypt")
+def reencrypt(
+    batch: Annotated[
+        int, typer.Option(min=1, max=10_000, metavar="N", help="Rows per transaction.")
+    ] = 500,
+) -> None:
+    """Re-encrypt every row under the ring's newest key, a batch at a time, while Lily keeps
+    running (a row changed meanwhile keeps its new value). Stopped, it is run again: what is
+    under the newest key already is skipped. Run it once every process has the new ring."""
+    from lily_adapters.sql import rekey
+    from lily_cli.common import container
+
+    c = container()
+    engine, keys = c.engine(), c.field_crypto()
+    total = rekey.rows_to_visit(engine)
+    with typer.progressbar(length=total, label="re-encrypting", file=sys.stderr) as bar:
+        done = rekey.reencrypt(engine, keys, batch=batch, progress=bar.update)
+    raced = f", {done.raced} left as the service rewrote them" if done.raced else ""
+    typer.echo(
+        f"{done.values} values re-encrypted under key {keys.cipher.ring.current_id}"
+        f" ({done.rows} rows read{raced})"
     )
