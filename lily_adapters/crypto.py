@@ -170,11 +170,12 @@ class BlindIndexer:
     def __init__(self, key: bytes) -> None:
         if len(key) < _KEY_BYTES:
             raise InvalidKeys(f"the blind-index key must be at least {_KEY_BYTES} bytes")
-        self._key = key
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # copied: keyed once
 
     def digest(self, kind: str, tenant_id: str, value: str) -> str:
-        message = f"{kind}\0{tenant_id}\0{value}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+        mac = self._keyed.copy()
+        mac.update(f"{kind}\0{tenant_id}\0{value}".encode())
+        return mac.hexdigest()[:32]
 
 
 @attrs.frozen
