@@ -6,9 +6,10 @@ import typer
 
 from lily_cli.billing import billing_dict, billing_lines
 from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
+from lily_core.domain.owner_alerts import ALERT_SWITCHES
 from lily_core.domain.tenant import Tenant
 from lily_core.use_cases.billing import BillingView, billing_view
-from lily_core.use_cases.tenants import find_tenant
+from lily_core.use_cases.tenants import alerts_sent_this_month, find_tenant
 
 tenant_app = new_app("Create, list, show and change tenants (businesses).")
 
@@ -49,12 +50,28 @@ def tenant_view(tenant: Tenant) -> dict[str, Any]:
             if tenant.opt_out_notice_changed_at
             else None
         ),
+        "notify_to": ",".join(tenant.notify_to) or None,
+        **{switch: getattr(tenant, switch) for switch in ALERT_SWITCHES},
+        "alert_quiet_hours": str(tenant.alert_quiet_hours) if tenant.alert_quiet_hours else None,
+        "alerts_per_hour": tenant.alerts_per_hour,
+        "alert_recipients": ",".join(tenant.alert_recipients()) or None,
+        "alert_stops": dict(tenant.alert_stops) or None,
+        "digest_enabled": tenant.digest_enabled,
+        "digest_time": f"{tenant.digest_time:%H:%M}",
+        "digest_email": tenant.digest_email,
         "created_at": tenant.created_at.isoformat(),
     }
 
 
-def _print_tenant(tenant: Tenant, as_json: bool, billing: BillingView | None = None) -> None:
+def _print_tenant(
+    tenant: Tenant,
+    as_json: bool,
+    billing: BillingView | None = None,
+    alerts_sent: int | None = None,
+) -> None:
     view = tenant_view(tenant)
+    if alerts_sent is not None:  # counted apart from the plan's allowance
+        view["alerts_sent_this_month"] = alerts_sent
     if billing is not None:
         view.update({"billing": billing_dict(billing)} if as_json else billing_lines(billing))
     if as_json:
@@ -131,8 +148,10 @@ def show(slug: SlugArgument, as_json: JsonFlag = False) -> None:
     uow = lily.uow()
     with uow:
         tenant = find_tenant(uow, slug)
-        billing = billing_view(uow, tenant, lily.clock().now(), lily.billing_policy())
-    _print_tenant(tenant, as_json, billing)
+        now = lily.clock().now()
+        billing = billing_view(uow, tenant, now, lily.billing_policy())
+        alerts_sent = alerts_sent_this_month(uow, tenant.id, now)
+    _print_tenant(tenant, as_json, billing, alerts_sent)
 
 
 @tenant_app.command("update")
@@ -204,6 +223,43 @@ def update(
             help="Whether the first text-back says 'Reply STOP to opt out.'",
         ),
     ] = None,
+    notify_to: Annotated[
+        str | None,
+        typer.Option(metavar="E164,...", help="Owner's alert numbers; '' means forward-to."),
+    ] = None,
+    alert_new_lead: Annotated[
+        bool | None, typer.Option("--alert-new-lead/--no-alert-new-lead", help="Missed calls.")
+    ] = None,
+    alert_quote: Annotated[
+        bool | None, typer.Option("--alert-quote/--no-alert-quote", help="Quotes sent.")
+    ] = None,
+    alert_booking: Annotated[
+        bool | None,
+        typer.Option("--alert-booking/--no-alert-booking", help="Bookings made, moved, cancelled."),
+    ] = None,
+    alert_needs_reply: Annotated[
+        bool | None,
+        typer.Option("--alert-needs-reply/--no-alert-needs-reply", help="Replies Lily can't take."),
+    ] = None,
+    alert_opt_out: Annotated[
+        bool | None, typer.Option("--alert-opt-out/--no-alert-opt-out", help="Customers' STOPs.")
+    ] = None,
+    alert_quiet_hours: Annotated[
+        str | None,
+        typer.Option(metavar="HH:MM-HH:MM", help="The owner's quiet hours for alerts; '' none."),
+    ] = None,
+    alerts_per_hour: Annotated[
+        int | None, typer.Option(metavar="N", help="At most N alert texts an hour (1-60).")
+    ] = None,
+    digest: Annotated[
+        bool | None, typer.Option("--digest/--no-digest", help="The daily digest to the owner.")
+    ] = None,
+    digest_time: Annotated[
+        str | None, typer.Option(metavar="HH:MM", help="When the daily digest goes (local).")
+    ] = None,
+    digest_email: Annotated[
+        str | None, typer.Option(metavar="EMAIL", help="Also email the digest here; '' clears.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a tenant's settings; every value is checked before anything is written."""
@@ -232,6 +288,17 @@ def update(
         "help_contact": help_contact,
         "help_message": help_message,
         "opt_out_notice": opt_out_notice,
+        "notify_to": notify_to,
+        "alert_new_lead": alert_new_lead,
+        "alert_quote": alert_quote,
+        "alert_booking": alert_booking,
+        "alert_needs_reply": alert_needs_reply,
+        "alert_opt_out": alert_opt_out,
+        "alert_quiet_hours": alert_quiet_hours,
+        "alerts_per_hour": alerts_per_hour,
+        "digest_enabled": digest,
+        "digest_time": digest_time,
+        "digest_email": digest_email,
     }
     changes = {key: str(value) for key, value in given.items() if value is not None}
     if not changes:

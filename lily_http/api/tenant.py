@@ -4,7 +4,7 @@ are those `lily tenant update` takes; secrets are never shown, only whether each
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +57,33 @@ class TenantSettings(BaseModel):
     opt_out_notice_changed_at: datetime | None = Field(
         description="When the tenant last turned the opt-out line on or off"
     )
+    notify_to: list[str] = Field(
+        description="The owner's numbers for alerts (E.164); empty: forward_to"
+    )
+    alert_new_lead: bool = Field(description="Alert the owner of a missed call (a new lead)")
+    alert_quote: bool = Field(description="Alert the owner of photos + ZIP and the quote sent")
+    alert_booking: bool = Field(description="Alert the owner of a booking made, moved, cancelled")
+    alert_needs_reply: bool = Field(description="Alert the owner of a reply Lily cannot answer")
+    alert_opt_out: bool = Field(description="Alert the owner of a customer's opt-out")
+    alert_quiet_hours: str | None = Field(
+        description="HH:MM-HH:MM local: the owner's own quiet hours (alerts wait for the "
+        "morning summary); null: none"
+    )
+    alerts_per_hour: int = Field(description="At most this many alert texts in any hour")
+    alert_recipients: list[str] = Field(
+        description="Who gets alerts now: notify_to (else forward_to) less those who said STOP"
+    )
+    alert_stops: dict[str, datetime] = Field(
+        description="The owner's numbers that replied STOP to an alert, and when (START undoes)"
+    )
+    alerts_sent_this_month: int = Field(
+        description="Alert SMS sent this month (UTC), not counted in the plan's allowance"
+    )
+    digest_enabled: bool = Field(description="Send the owner yesterday's figures every day")
+    digest_time: str = Field(description="HH:MM local: when the daily digest goes")
+    digest_email: str | None = Field(
+        description="Also email the digest here (when LILY_SMTP_URL is set)"
+    )
     calcom_secret_set: bool
     chatwoot_secret_set: bool
     twilio_auth_token_set: bool
@@ -95,6 +122,21 @@ class TenantChanges(BaseModel):
     help_contact: str | None = Field(None, max_length=_TEXT, description="E.164 or an email")
     help_message: str | None = Field(None, max_length=_TEXT, description="At most 160 chars")
     opt_out_notice: bool | None = None
+    notify_to: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        None, max_length=5, description="E.164 numbers; [] or null: forward_to"
+    )
+    alert_new_lead: bool | None = None
+    alert_quote: bool | None = None
+    alert_booking: bool | None = None
+    alert_needs_reply: bool | None = None
+    alert_opt_out: bool | None = None
+    alert_quiet_hours: str | None = Field(
+        None, max_length=_TEXT, description="HH:MM-HH:MM; null: none"
+    )
+    alerts_per_hour: int | None = Field(None, description="1 to 60")
+    digest_enabled: bool | None = None
+    digest_time: str | None = Field(None, max_length=_TEXT, description="HH:MM")
+    digest_email: str | None = Field(None, max_length=_TEXT)
 
 
 def _render(settings: dict[str, Any], public_url: str) -> TenantSettings:

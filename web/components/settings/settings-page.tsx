@@ -3,6 +3,7 @@
 import { useIsOwner, useSession } from "@/lib/session";
 import { PageHeader } from "../page-header";
 import { Phone } from "../phone";
+import { AlertStatus } from "./alert-status";
 import { ApiKeys } from "./api-keys";
 import { IntegrationStatus } from "./integrations";
 import { TenantForm, type FieldSpec } from "./tenant-form";
@@ -31,6 +32,20 @@ const MESSAGES: FieldSpec[] = [
   { name: "help_message", label: "HELP reply", kind: "textarea", optional: true, hint: "Empty: Lily's, with your name, contact, rates and how to opt out" },
 ];
 
+const ALERTS: FieldSpec[] = [
+  { name: "notify_to", label: "Alert numbers", kind: "list", hint: "Your phones, comma-separated; empty: the forwarding number" },
+  { name: "alert_new_lead", label: "Missed calls (new leads)", kind: "checkbox" },
+  { name: "alert_quote", label: "Photos + ZIP received and the quote sent", kind: "checkbox" },
+  { name: "alert_booking", label: "Bookings made, moved or cancelled", kind: "checkbox" },
+  { name: "alert_needs_reply", label: "Replies Lily can't answer", kind: "checkbox" },
+  { name: "alert_opt_out", label: "Customers who opt out", kind: "checkbox" },
+  { name: "alert_quiet_hours", label: "Your quiet hours for alerts", optional: true, hint: "HH:MM-HH:MM; alerts then wait for a morning summary. Empty: none" },
+  { name: "alerts_per_hour", label: "At most this many alert texts an hour", kind: "number" },
+  { name: "digest_enabled", label: "Daily digest of yesterday's figures", kind: "checkbox" },
+  { name: "digest_time", label: "Digest time", hint: "HH:MM, your local time" },
+  { name: "digest_email", label: "Also email the digest to", optional: true, hint: "When email is set up on this Lily (LILY_SMTP_URL)" },
+];
+
 const INTEGRATIONS: FieldSpec[] = [
   { name: "calcom_secret", label: "Cal.com webhook secret", kind: "secret" },
   { name: "google_calendar_id", label: "Google Calendar id", optional: true },
@@ -55,6 +70,9 @@ export function SettingsPage() {
           </p>
         </TenantForm>
         <TenantForm title="Messages" settings={tenant} fields={MESSAGES} canEdit={canEdit} />
+        <TenantForm title="Owner alerts" settings={tenant} fields={ALERTS} canEdit={canEdit}>
+          <AlertStatus tenant={tenant} />
+        </TenantForm>
         <WebhookUrls urls={tenant.webhooks} />
         <TenantForm title="Integrations" settings={tenant} fields={INTEGRATIONS} canEdit={canEdit}>
           <IntegrationStatus tenant={tenant} />

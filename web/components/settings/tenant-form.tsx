@@ -13,7 +13,7 @@ export type SettingName = keyof Changes & string;
 export type FieldSpec = {
   name: SettingName;
   label: string;
-  kind?: "text" | "tel" | "url" | "number" | "textarea" | "checkbox" | "secret";
+  kind?: "text" | "tel" | "url" | "number" | "textarea" | "checkbox" | "secret" | "list";
   hint?: string;
   /** Empty clears the setting (null) instead of being refused. */
   optional?: boolean;
@@ -27,14 +27,15 @@ function initial(settings: Settings, fields: FieldSpec[]): Values {
     const current = f.kind === "secret" ? "" : (settings as Record<string, unknown>)[f.name];
     if (f.kind === "checkbox") values[f.name] = Boolean(current);
     else if (current === null || current === undefined) values[f.name] = "";
+    else if (Array.isArray(current)) values[f.name] = current.map((v) => formatPhone(String(v))).join(", ");
     else values[f.name] = f.kind === "tel" ? formatPhone(String(current)) : String(current);
   }
   return values;
 }
 
 /** The changes a form makes: only the fields that differ from `before`; empty optional fields
- * as null; numbers as numbers (what is not one goes as typed, for the API to name). A blank
- * secret is left as it is. */
+ * as null; numbers as numbers (what is not one goes as typed, for the API to name); a list as
+ * its comma-separated items. A blank secret is left as it is. */
 export function changesOf(fields: FieldSpec[], values: Values, before: Values): Changes {
   const changes: Record<string, unknown> = {};
   for (const f of fields) {
@@ -44,7 +45,8 @@ export function changesOf(fields: FieldSpec[], values: Values, before: Values): 
     else if (typeof value === "string") {
       const text = value.trim();
       if (f.kind === "secret" && text === "") continue;
-      if (text === "" && f.optional) changes[f.name] = null;
+      if (f.kind === "list") changes[f.name] = text.split(/[,;]/).map((v) => v.trim()).filter(Boolean);
+      else if (text === "" && f.optional) changes[f.name] = null;
       else if (f.kind === "number" && /^-?\d+$/.test(text)) changes[f.name] = Number(text);
       else changes[f.name] = f.kind === "textarea" ? value : text;
     }

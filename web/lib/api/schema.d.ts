@@ -1390,6 +1390,26 @@ export interface components {
          *     out stay as they are, null clears an optional one. The Twilio SID and token go together.
          */
         TenantChanges: {
+            /** Alert Booking */
+            alert_booking?: boolean | null;
+            /** Alert Needs Reply */
+            alert_needs_reply?: boolean | null;
+            /** Alert New Lead */
+            alert_new_lead?: boolean | null;
+            /** Alert Opt Out */
+            alert_opt_out?: boolean | null;
+            /**
+             * Alert Quiet Hours
+             * @description HH:MM-HH:MM; null: none
+             */
+            alert_quiet_hours?: string | null;
+            /** Alert Quote */
+            alert_quote?: boolean | null;
+            /**
+             * Alerts Per Hour
+             * @description 1 to 60
+             */
+            alerts_per_hour?: number | null;
             /** Automations Paused */
             automations_paused?: boolean | null;
             /** Booking Url */
@@ -1410,6 +1430,15 @@ export interface components {
             chatwoot_secret?: string | null;
             /** Conversational Window Minutes */
             conversational_window_minutes?: number | null;
+            /** Digest Email */
+            digest_email?: string | null;
+            /** Digest Enabled */
+            digest_enabled?: boolean | null;
+            /**
+             * Digest Time
+             * @description HH:MM
+             */
+            digest_time?: string | null;
             /**
              * Forward To
              * @description E.164
@@ -1436,6 +1465,11 @@ export interface components {
             missed_call_template?: string | null;
             /** Name */
             name?: string | null;
+            /**
+             * Notify To
+             * @description E.164 numbers; [] or null: forward_to
+             */
+            notify_to?: string[] | null;
             /** Opt Out Notice */
             opt_out_notice?: boolean | null;
             /**
@@ -1477,6 +1511,58 @@ export interface components {
         };
         /** TenantSettings */
         TenantSettings: {
+            /**
+             * Alert Booking
+             * @description Alert the owner of a booking made, moved, cancelled
+             */
+            alert_booking: boolean;
+            /**
+             * Alert Needs Reply
+             * @description Alert the owner of a reply Lily cannot answer
+             */
+            alert_needs_reply: boolean;
+            /**
+             * Alert New Lead
+             * @description Alert the owner of a missed call (a new lead)
+             */
+            alert_new_lead: boolean;
+            /**
+             * Alert Opt Out
+             * @description Alert the owner of a customer's opt-out
+             */
+            alert_opt_out: boolean;
+            /**
+             * Alert Quiet Hours
+             * @description HH:MM-HH:MM local: the owner's own quiet hours (alerts wait for the morning summary); null: none
+             */
+            alert_quiet_hours: string | null;
+            /**
+             * Alert Quote
+             * @description Alert the owner of photos + ZIP and the quote sent
+             */
+            alert_quote: boolean;
+            /**
+             * Alert Recipients
+             * @description Who gets alerts now: notify_to (else forward_to) less those who said STOP
+             */
+            alert_recipients: string[];
+            /**
+             * Alert Stops
+             * @description The owner's numbers that replied STOP to an alert, and when (START undoes)
+             */
+            alert_stops: {
+                [key: string]: string;
+            };
+            /**
+             * Alerts Per Hour
+             * @description At most this many alert texts in any hour
+             */
+            alerts_per_hour: number;
+            /**
+             * Alerts Sent This Month
+             * @description Alert SMS sent this month (UTC), not counted in the plan's allowance
+             */
+            alerts_sent_this_month: number;
             /** Automations Paused */
             automations_paused: boolean;
             /** Booking Url */
@@ -1491,6 +1577,21 @@ export interface components {
             chatwoot_secret_set: boolean;
             /** Conversational Window Minutes */
             conversational_window_minutes: number;
+            /**
+             * Digest Email
+             * @description Also email the digest here (when LILY_SMTP_URL is set)
+             */
+            digest_email: string | null;
+            /**
+             * Digest Enabled
+             * @description Send the owner yesterday's figures every day
+             */
+            digest_enabled: boolean;
+            /**
+             * Digest Time
+             * @description HH:MM local: when the daily digest goes
+             */
+            digest_time: string;
             /**
              * Forward To
              * @description Where calls ring before Lily texts back
@@ -1516,6 +1617,11 @@ export interface components {
             missed_call_template: string;
             /** Name */
             name: string;
+            /**
+             * Notify To
+             * @description The owner's numbers for alerts (E.164); empty: forward_to
+             */
+            notify_to: string[];
             /**
              * Opt Out Notice
              * @description The first text-back says how to opt out
