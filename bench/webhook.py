@@ -1,0 +1,391 @@
+"""A signed Twilio voice webhook in `lily serve` beside a bare FastAPI form POST on the same
+uvicorn (issue 17): throughput at full load, latency at half of it, CPU per request, and
+the database round trips of one webhook, on PostgreSQL + Redis and on the embedded SQLite.
+
+    .venv/bin/python -m bench.webhook [--backend postgres|sqlite|both] [--seconds 10]
+        [--connections 50] [--rounds 3]
+
+Each server is one process (`lily serve --no-worker`, so the text-backs wait in the queue;
+`uvicorn bench.webhook:bare`). Every request is a new caller with a new CallSid, signed
+with the tenant's token, so none is a replay Lily could answer from its ledger. Full load
+is wrk (`apt-get install wrk`) at --connections, the two servers' rounds interleaved; half
+load is wrk again with each connection pausing between its requests as long as one
+request took it at full load (so about half the rate; the rate reached is printed).
+CPU is the server process's user + system time over a round, per request. Round trips are
+counted in-process: the same app under Starlette's TestClient, every statement, BEGIN,
+COMMIT/ROLLBACK and pool checkout (a pre-ping) on the engine, over 200 webhooks.
+
+Needs PostgreSQL (`--database-url`, an admin connection; a database `lily_bench_webhook_<pid>`
+is made and dropped) and Redis (`LILY_BENCH_REDIS_URL`, default index 15, FLUSHED) for the
+postgres backend. Prints a table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request, Response
+
+ADMIN_URL = os.environ.get(
+    "LILY_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("LILY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+VOICE = "/webhooks/twilio/voice"
+TENANT_PHONE = "+18885550142"
+LILY = "from lily_cli.main import main; main()"
+
+# -- the peer: what any FastAPI webhook costs before its work -------------------------------
+
+bare = FastAPI()
+
+
+@bare.post(VOICE)
+async def _voice(request: Request) -> Response:
+    form = await request.form()
+    return Response(f"<Response><!-- {form.get('CallSid')} --></Response>", media_type="text/xml")
+
+
+# -- requests -----------------------------------------------------------------------------
+
+
+def signed_calls(url: str, token: str, first: int, count: int) -> list[tuple[str, str]]:
+    """`count` voice webhooks from new callers, as (form body, X-Twilio-Signature)."""
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(token)
+    calls = []
+    for n in range(first, first + count):
+        form = {
+            "AccountSid": "AC" + "0" * 32,
+            "CallSid": f"CA{n:032d}",
+            "From": f"+1469{2_000_000 + n % 7_000_000:07d}",  # exchanges 200-899
+            "To": TENANT_PHONE,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
+        calls.append((urlencode(form), validator.compute_signature(url, form)))
+    return calls
+
+
+def _lua(calls: list[tuple[str, str]], path: Path, delay_ms: float = 0) -> Path:
+    """A wrk script posting `calls` in turn; each connection waits `delay_ms` between its
+    requests (none: as fast as the server answers)."""
+    entries = ",\n".join(f"{{{json.dumps(body)}, {json.dumps(sig)}}}" for body, sig in calls)
+    path.write_text(
+        f"""local calls = {{
+{entries}
+}}
+local i = 0
+delay = function() return {round(delay_ms)} end
+request = function()
+  i = i + 1
+  local call = calls[(i - 1) % #calls + 1]
+  return wrk.format("POST", "{VOICE}", {{
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Twilio-Signature"] = call[2],
+  }}, call[1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{{"requests": %d, "us": %d, "failed": %d, "p50": %d, "p99": %d}}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout + e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+    )
+    return path
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int) -> dict[str, Any]:
+    args = ["-t1", f"-c{connections}", f"-d{round(seconds)}s", "--timeout", "10s", "-s"]
+    done = subprocess.run(
+        ["wrk", *args, str(script), url], capture_output=True, text=True, timeout=seconds + 60
+    )
+    if done.returncode:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "per_s": result["requests"] / (result["us"] / 1e6),
+        "requests": result["requests"],
+        "failed": result["failed"],
+        "p50_ms": result["p50"] / 1000,
+        "p99_ms": result["p99"] / 1000,
+    }
+
+
+# -- servers ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def _server(args: list[str], port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    raise RuntimeError(f"{args[:4]} did not start: {_tail(log)}") from None
+                time.sleep(0.1)
+        yield process
+        if process.poll() is not None:
+            raise RuntimeError(f"{args[:4]} stopped: {_tail(log)}")
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+
+
+def _tail(log: Any) -> str:
+    log.seek(0)
+    return str(log.read().decode(errors="replace")[-2000:])
+
+
+@contextmanager
+def _backend(kind: str, workdir: Path, port: int) -> Iterator[dict[str, str]]:
+    """The environment of a `lily` on `kind`, migrated, with one tenant."""
+    env = {
+        **os.environ,
+        "LILY_DATA_DIR": str(workdir / "data"),
+        "LILY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "LILY_LOG_LEVEL": "WARNING",
+    }
+    env.pop("LILY_REDIS_URL", None)
+    database = f"lily_bench_webhook_{os.getpid()}"
+    admin = None
+    if kind == "postgres":
+        import redis
+        import sqlalchemy as sa
+
+        admin_url = os.environ.get("LILY_BENCH_DATABASE_URL", ADMIN_URL)
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
+        env["LILY_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + database
+        env["LILY_REDIS_URL"] = REDIS_URL
+        keys = subprocess.run(  # PostgreSQL needs them from the environment
+            [sys.executable, "-c", LILY, "keys", "new"], capture_output=True, text=True, check=True
+        )
+        for line in keys.stdout.split():
+            name, value = line.split("=", 1)
+            env[name] = value
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    else:
+        env["LILY_DATABASE_URL"] = f"sqlite:///{workdir / 'lily.db'}"
+    try:
+        lily = [sys.executable, "-c", LILY]
+        subprocess.run([*lily, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [*lily, "tenant", "create", "--name", "Bench Wash", "--phone", TENANT_PHONE],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        yield env
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            admin.dispose()
+
+
+def _token(env: dict[str, str]) -> str:
+    shown = subprocess.run(
+        [sys.executable, "-c", LILY, "tenant", "show", "bench-wash", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return str(json.loads(shown.stdout)["sandbox_auth_token"])
+
+
+def _answers(url: str, call: tuple[str, str]) -> None:
+    """One webhook, checked: a benchmark of refusals would measure nothing."""
+    import httpx
+
+    body, signature = call
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    response = httpx.post(url + VOICE, content=body, headers=headers, timeout=30)
+    if response.status_code != 200:
+        raise RuntimeError(f"Lily answered {response.status_code}: {response.text[:500]}")
+
+
+def round_trips(env: dict[str, str], url: str, token: str, count: int = 200) -> dict[str, float]:
+    """Statements, transactions and pool checkouts of one webhook, in-process."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        import sqlalchemy as sa
+        from loguru import logger
+        from starlette.testclient import TestClient
+
+        from lily_adapters.container import build_container
+        from lily_adapters.settings import load_settings
+        from lily_http.app import create_app
+
+        logger.remove()  # a log line per request would be most of what is measured
+        container = build_container(load_settings())
+        engine = container.engine()
+        counts = {"statements": 0, "begins": 0, "ends": 0, "checkouts": 0}
+
+        def counter(name: str) -> Any:
+            def count(*_: Any, **__: Any) -> None:
+                counts[name] += 1
+
+            return count
+
+        sa.event.listen(engine, "before_cursor_execute", counter("statements"))
+        sa.event.listen(engine, "begin", counter("begins"))
+        sa.event.listen(engine, "commit", counter("ends"))
+        sa.event.listen(engine, "rollback", counter("ends"))
+        sa.event.listen(engine.pool, "checkout", counter("checkouts"))
+        calls = signed_calls(url + VOICE, token, 900_000_000, count)
+        with TestClient(create_app(container), base_url=url) as client:
+            for body, signature in calls:
+                response = client.post(
+                    VOICE,
+                    content=body,
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "X-Twilio-Signature": signature,
+                    },
+                )
+                response.raise_for_status()
+        per = {name: value / count for name, value in counts.items()}
+        per["round_trips"] = per["statements"] + per["begins"] + per["ends"] + per["checkouts"]
+        return per
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+def bench(kind: str, seconds: float, connections: int, rounds: int) -> dict[str, Any]:
+    lily_port, bare_port = _free_port(), _free_port()
+    with tempfile.TemporaryDirectory() as tmp, _backend(kind, Path(tmp), lily_port) as env:
+        token = _token(env)
+        lily_url, bare_url = f"http://127.0.0.1:{lily_port}", f"http://127.0.0.1:{bare_port}"
+        serve = [sys.executable, "-c", LILY, "serve", "--no-worker", "--port", str(lily_port)]
+        bare_cmd = [
+            sys.executable, "-m", "uvicorn", "bench.webhook:bare", "--port", str(bare_port),
+            "--log-level", "warning", "--no-access-log",
+        ]  # fmt: skip
+        full: dict[str, list[dict[str, Any]]] = {"bare": [], "lily": []}
+        cpu: dict[str, list[float]] = {"bare": [], "lily": []}
+        per_round = 40_000
+        first = 0
+        with _server(serve, lily_port, env) as lily, _server(bare_cmd, bare_port, env) as peer:
+            _answers(lily_url, signed_calls(lily_url + VOICE, token, 999_000_000, 1)[0])
+            for n in range(rounds):
+                for name, url, process in (("bare", bare_url, peer), ("lily", lily_url, lily)):
+                    calls = signed_calls(lily_url + VOICE, token, first, per_round)
+                    first += per_round
+                    script = _lua(calls, Path(tmp) / f"{name}{n}.lua")
+                    before = _cpu_seconds(process.pid)
+                    result = wrk(url, script, seconds, connections)
+                    cpu[name].append((_cpu_seconds(process.pid) - before) / result["requests"])
+                    full[name].append(result)
+                    print(f"  round {n + 1} {name:<5} {result['per_s']:8.0f} req/s", flush=True)
+            half: dict[str, dict[str, Any]] = {}
+            for name, url in (("bare", bare_url), ("lily", lily_url)):
+                # half the rate: each connection waits as long between its requests as the
+                # full load's connections took per request, on top of its answer
+                rate = statistics.median(r["per_s"] for r in full[name])
+                calls = signed_calls(lily_url + VOICE, token, first, per_round)
+                first += per_round
+                delay = connections * 1000 / rate
+                script = _lua(calls, Path(tmp) / f"{name}-half.lua", delay_ms=delay)
+                half[name] = wrk(url, script, seconds, connections)
+        trips = round_trips(env, lily_url, token)
+    summary: dict[str, Any] = {"backend": kind}
+    for name in ("bare", "lily"):
+        summary[name] = {
+            "per_s": round(statistics.median(r["per_s"] for r in full[name]), 1),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in full[name]), 2),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in full[name]), 2),
+            "failed": sum(r["failed"] for r in full[name]),
+            "cpu_ms": round(statistics.median(cpu[name]) * 1000, 2),
+            "half_per_s": round(half[name]["per_s"], 1),
+            "half_p50_ms": round(half[name]["p50_ms"], 2),
+            "half_p99_ms": round(half[name]["p99_ms"], 2),
+            "half_failed": half[name]["failed"],
+        }
+    summary["ratio"] = round(summary["lily"]["per_s"] / summary["bare"]["per_s"], 3)
+    summary["round_trips"] = {k: round(v, 2) for k, v in trips.items()}
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default=None, help="an admin connection")
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench.webhook needs wrk: apt-get install wrk")
+    if options.database_url:
+        os.environ["LILY_BENCH_DATABASE_URL"] = options.database_url
+    kinds = ["postgres", "sqlite"] if options.backend == "both" else [options.backend]
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    results = []
+    for kind in kinds:
+        print(f"{kind}:", flush=True)
+        results.append(bench(kind, options.seconds, options.connections, options.rounds))
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    header = (
+        "backend   server  req/s   p50 ms  p99 ms  failed  cpu ms/req  half: req/s  p50 ms  p99 ms"
+    )
+    print(header)
+    for r in results:
+        for name in ("bare", "lily"):
+            s = r[name]
+            print(
+                f"{r['backend']:<9} {name:<6} {s['per_s']:7.0f} {s['p50_ms']:7.1f}"
+                f" {s['p99_ms']:7.1f} {s['failed']:7d} {s['cpu_ms']:11.2f} {s['half_per_s']:12.0f}"
+                f" {s['half_p50_ms']:7.1f} {s['half_p99_ms']:7.1f}"
+            )
+        print(f"{'':<9} ratio  {r['ratio']:.3f}   round trips/webhook: {r['round_trips']}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
