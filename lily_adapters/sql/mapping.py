@@ -114,8 +114,8 @@ def _add_phone_keys(mapper: Any, connection: sa.Connection, target: Any) -> None
         {"tenant_id": target.tenant_id, "lead_id": target.id, "key": key}
         for key in phone_search_keys(target.tenant_id, target.phone)
     ]
-    if rows:
-        connection.execute(sa.insert(t.lead_phone_keys), rows)
+    if rows:  # one statement, the rows as one VALUES list: an executemany cost SQLite more
+        connection.execute(sa.insert(t.lead_phone_keys).values(rows))
 
 
 def _replace_phone_keys(mapper: Any, connection: sa.Connection, target: Any) -> None:
