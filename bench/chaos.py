@@ -98,7 +98,8 @@ class Chaos:
             self.env["LILY_REDIS_URL"] = self.redis_url
         self.twilio = twilio
         self.posted: dict[str, float] = {}  # caller -> when its webhook was answered
-        self.kills: list[tuple[float, list[str]]] = []  # (when, tasks the worker held)
+        # (when, [(task id, its attempts)] of the tasks claimed at the kill)
+        self.kills: list[tuple[float, list[tuple[str, int]]]] = []
         self.worker_logs: list[Path] = []
         self.flushed_at: float | None = None
 
@@ -171,24 +172,26 @@ class Chaos:
                 [*LILY, "worker"], env=self.env, cwd=self.workdir, stdout=log, stderr=log
             )
 
-    def in_flight(self) -> list[str]:
-        """The ids of the tasks claimed and not finished, read from the queue's storage."""
+    def in_flight(self) -> list[tuple[str, int]]:
+        """The tasks claimed and not finished, with their attempts so far, read from the
+        queue's storage."""
         if self.redis_url:
             client = redis.Redis.from_url(self.redis_url, decode_responses=True)
             ids = client.zrange("lily:{default}:inflight", 0, -1)
+            attempts = client.hmget("lily:{default}:attempts", ids) if ids else []
             client.close()
-            return list(ids)
+            return [(i, int(a or 0)) for i, a in zip(ids, attempts, strict=True)]
         engine = sa.create_engine(self.database_url)
+        query = "SELECT id, attempts FROM tasks WHERE state = 'inflight'"
         with engine.connect() as conn:
-            ids = conn.scalars(sa.text("SELECT id FROM tasks WHERE state = 'inflight'")).all()
+            rows = [(str(i), int(a)) for i, a in conn.execute(sa.text(query))]
         engine.dispose()
-        return list(ids)
+        return rows
 
     def ready(self, worker: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-        """Wait until the worker logged that it started (Python's start-up, on a busy
-        machine, takes seconds: the next worker is started before the running one is
-        killed, as a supervisor with a warm spare would, so the kills measure the leases
-        and not the interpreter)."""
+        """Wait until the latest worker logged that it started (Python's start-up takes
+        seconds on a busy machine: a spare is started right after each kill, as under a
+        supervisor with a warm spare, so the kills measure the leases, not the interpreter)."""
         log, deadline = self.worker_logs[-1], time.monotonic() + timeout
         while time.monotonic() < deadline and worker.poll() is None:
             if b"worker started" in log.read_bytes():
@@ -196,18 +199,20 @@ class Chaos:
             time.sleep(0.1)
 
     def chaos(self, stop: threading.Event) -> None:
+        """Every `kill_every` seconds, SIGKILL the worker that has run longest; a spare,
+        started right after the last kill, takes over (and is killed at the next tick)."""
         worker = self.start_worker()
         self.ready(worker)
-        spare: subprocess.Popen[bytes] | None = None
+        spare: subprocess.Popen[bytes] | None = self.start_worker()
         try:
             while not stop.wait(self.args.kill_every):
-                spare = self.start_worker()
-                self.ready(spare)
+                assert spare is not None
+                self.ready(spare)  # never no worker at all: a kill waits for the spare
                 held = self.in_flight()
                 worker.send_signal(signal.SIGKILL)
                 self.kills.append((time.time(), held))
                 worker.wait()
-                worker, spare = spare, None
+                worker, spare = spare, self.start_worker()
         finally:
             for process in (worker, spare):
                 if process is not None:
@@ -289,11 +294,16 @@ class Chaos:
 
     # -- the figures -----------------------------------------------------------------------------
 
-    def reruns(self) -> list[float]:
-        """For each task a killed worker held: seconds from the kill to its next start (its
-        outcome line's time minus its duration, in a later worker's log)."""
-        starts: dict[str, list[float]] = {}
-        runs: dict[str, list[tuple[float, float]]] = {}  # task -> (start, end) of each run
+    def reruns(self) -> tuple[list[float], int]:
+        """For each task a kill cut (claimed at the kill, attempt n): seconds from the kill
+        to the start of attempt n + 1 (its outcome line's time minus its duration, in a
+        later worker's log). A task counts once per attempt, from the first kill that
+        found it at that attempt (later snapshots may still list it while its lease runs
+        out); one that ran across the kill (the warm spare had it) was not cut. Also
+        returns how many cut tasks have no line for attempt n + 1 (that run was cut by a
+        kill too, or, after a Redis flush, the reconciler re-queued the message as a new
+        task)."""
+        runs: dict[tuple[str, int], tuple[float, float]] = {}  # (task, attempt) -> start, end
         for path in self.worker_logs:
             for line in path.read_text(errors="replace").splitlines():
                 try:
@@ -301,33 +311,39 @@ class Chaos:
                 except ValueError:
                     continue
                 task_id, duration = record.get("task_id"), record.get("duration_ms")
-                if not task_id or duration is None:
+                if not task_id or duration is None or record.get("attempt") is None:
                     continue
                 end = datetime.fromisoformat(record["time"]).timestamp()
-                starts.setdefault(task_id, []).append(end - float(duration) / 1000)
-                runs.setdefault(task_id, []).append((end - float(duration) / 1000, end))
-        waits = []
-        rerun_at: dict[str, float] = {}  # a task's re-run after the last kill counted for it
+                runs[(task_id, int(record["attempt"]))] = (end - float(duration) / 1000, end)
+        waits, cut, seen = [], 0, set()
         for killed_at, held in self.kills:
-            for task_id in held:
-                if rerun_at.get(task_id, 0.0) > killed_at:
-                    continue  # still waiting for its lease since an earlier kill: not re-held
-                if any(s < killed_at < e for s, e in runs.get(task_id, [])):
-                    continue  # the warm spare had it: it ran across the kill, not cut by it
-                later = [s for s in starts.get(task_id, []) if s > killed_at]
-                if later:
-                    rerun_at[task_id] = min(later)
-                    waits.append(min(later) - killed_at)
-        return waits
+            for task_id, attempt in held:
+                if (task_id, attempt) in seen:
+                    continue
+                seen.add((task_id, attempt))
+                this = runs.get((task_id, attempt))
+                if this is not None and this[0] < killed_at < this[1]:
+                    continue  # it ran across the kill: the warm spare had it
+                if this is not None and this[1] <= killed_at:
+                    continue  # it finished before the kill
+                rerun = runs.get((task_id, attempt + 1))
+                if rerun is not None and rerun[0] > killed_at:
+                    waits.append(rerun[0] - killed_at)
+                elif not any(t == task_id and n > attempt for t, n in runs):
+                    continue  # never ran again: it had finished (acked) before the kill
+                else:
+                    cut += 1  # attempt n + 1 left no line: a kill cut it too
+        return waits, cut
 
     def report(self, started: float, posted_at: float, final: dict[str, int]) -> dict[str, Any]:
+        (self.workdir / "kills.json").write_text(json.dumps(self.kills))
         texted = self.texted()
         counts = Counter(min(texted[c], 2) for c in self.posted)
         first_text: dict[str, float] = {}
         for m in self.twilio.messages:
             first_text.setdefault(m.to, m.date_created.timestamp())
         latency = [first_text[c] - t for c, t in self.posted.items() if c in first_text]
-        reruns = self.reruns()
+        reruns, cut = self.reruns()
         return {
             "backend": self.args.backend,
             "calls": self.args.calls,
@@ -341,6 +357,7 @@ class Chaos:
             "killed_with_tasks_held": sum(1 for _, held in self.kills if held),
             "rerun_after_kill_s": {
                 "n": len(reruns),
+                "without_a_logged_rerun": cut,
                 "p50": round(percentile(reruns, 50), 1),
                 "max": round(max(reruns, default=0.0), 1),
             },
