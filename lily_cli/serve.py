@@ -13,8 +13,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run the API only.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, metavar="N", help="API processes (one per core); one worker in all."
+        ),
+    ] = 1,
 ) -> None:
-    """Run the API (and, unless --no-worker, a worker in the same process)."""
+    """Run the API (and, unless --no-worker, a worker in the same process). With --workers
+    N, N processes serve the API on the one port and the queue worker runs once, beside
+    them in the process that supervises them."""
     sock = listen(host, port)  # first: a port we cannot have is one line, before anything
     import uvicorn
     from loguru import logger
@@ -28,7 +36,7 @@ def serve(
     from lily_adapters.metrics import prepare_multiprocess_dir
     from lily_adapters.settings import InvalidSettings, load_settings
     from lily_adapters.sql import migrate
-    from lily_http.app import create_app
+    from lily_http.app import APP_FACTORY, create_app
     from lily_worker.wiring import build_worker
 
     prepare_multiprocess_dir()
@@ -42,7 +50,6 @@ def serve(
         logger.info("database: embedded SQLite schema up to date")
     container = build_container(settings)
     report_dependencies(container)
-    app = create_app(container)
     worker = None if no_worker else build_worker(container)
     thread = (
         threading.Thread(target=worker.run, name="lily-worker", daemon=True) if worker else None
@@ -50,10 +57,19 @@ def serve(
     if thread:
         thread.start()
         logger.info("worker: running in-process (use --no-worker and `lily worker` to split)")
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
     logger.info("listening on http://{}:{}", host, port)
     try:
-        server.run(sockets=[sock])
+        if workers == 1:
+            app = create_app(container)
+            uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False)).run([sock])
+        else:  # each process imports the app by name and makes its own container
+            from uvicorn.supervisors import Multiprocess
+
+            config = uvicorn.Config(
+                APP_FACTORY, factory=True, workers=workers, log_config=None, access_log=False
+            )
+            logger.info("API: {} processes", workers)
+            Multiprocess(config, sockets=[sock]).run()  # until SIGINT or SIGTERM
     finally:
         if worker and thread:
             worker.stop()

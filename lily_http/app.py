@@ -18,7 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lily_adapters.container import Container
+from lily_adapters.container import Container, build_container
+from lily_adapters.logs import configure_logging
+from lily_adapters.settings import load_settings
 from lily_core.errors import LilyError
 from lily_http.api import api_router
 from lily_http.api.errors import lily_error, validation_error
@@ -31,6 +33,17 @@ LATENCY = Histogram("lily_http_request_seconds", "HTTP request latency", ["metho
 # A client's X-Request-ID is kept when it looks like one; anything else (long, spaces,
 # control characters) would go into every log line of the request, so a new id replaces it.
 _REQUEST_ID = re.compile(r"[\w.:=-]{1,64}", re.ASCII)
+
+
+APP_FACTORY = "lily_http.app:app_from_settings"  # for uvicorn, by name: `lily serve --workers`
+
+
+def app_from_settings() -> FastAPI:
+    """The app of one of `lily serve --workers N`'s processes, with a container of its own
+    made from the settings (the environment the supervising process passed on)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(build_container(settings))
 
 
 def create_app(container: Container, dashboard: Path = DASHBOARD_DIR) -> FastAPI:

@@ -76,11 +76,14 @@ def test_an_address_that_is_not_ours_is_one_line_and_exit_1(tmp_path: Path) -> N
 
 
 @contextmanager
-def serving(tmp_path: Path, **settings: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """`lily serve` in the background: its URL once it listens, and its log lines so far."""
+def serving(
+    tmp_path: Path, *args: str, **settings: str
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """`lily serve *args` in the background: its URL once it listens, and its log lines so
+    far."""
     port = closed_port()
     process = subprocess.Popen(
-        [*LILY, "serve", "--port", str(port)],
+        [*LILY, "serve", "--port", str(port), *args],
         stderr=subprocess.PIPE,
         text=True,
         env=environment(tmp_path, **settings),
@@ -134,3 +137,24 @@ def test_unreachable_database_and_redis_are_said_once_and_lily_starts_anyway(
     assert 2 <= len(retries) <= 5, [r["message"] for r in retries]
     assert [r["retry_in"] for r in retries[:3]] == [0.5, 1.0, 2.0]
     assert not [r for r in lines if "exception" in r], "no traceback in the log"
+
+
+def test_workers_serve_the_api_from_several_processes_with_one_queue_worker(
+    tmp_path: Path,
+) -> None:
+    with serving(tmp_path, "--workers", "2") as (url, lines):
+        deadline = time.monotonic() + 60
+        while len(_server_processes(lines)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        answers = [httpx.get(f"{url}/readyz", timeout=10).status_code for _ in range(20)]
+
+    assert len(_server_processes(lines)) == 2, [r["message"] for r in lines]
+    assert set(answers) == {200}
+    workers = [r for r in lines if r["message"].startswith("worker: running")]
+    assert len(workers) == 1  # the queue worker runs once, beside the API processes
+
+
+def _server_processes(lines: list[dict[str, Any]]) -> set[str]:
+    """The pids of uvicorn's "Started server process [pid]" lines."""
+    started = (r["message"] for r in lines if r["message"].startswith("Started server process"))
+    return {message.split("[")[1].rstrip("]") for message in started}
