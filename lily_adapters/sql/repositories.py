@@ -743,3 +743,21 @@ class SqlOwnerAlertRepository(_SqlRepository[OwnerAlert], ports.OwnerAlertReposi
             .distinct()
         )
         return sorted(self._scalars(stmt))
+
+    def last_alerted_lead(self, tenant_id: str, since: datetime) -> str | None:
+        a, x = t.owner_alerts.c, t.owner_alert_texts.c
+        stmt = (
+            sa.select(a.lead_id)
+            .join(t.owner_alert_texts, x.id == a.text_id)
+            .where(
+                x.tenant_id == tenant_id,
+                a.tenant_id == tenant_id,
+                x.created_at >= since,
+                x.summary.is_(False),
+                x.sent > 0,
+            )
+            .order_by(x.created_at.desc(), x.id.desc())
+            .limit(1)
+        )
+        found = self._scalars(stmt)
+        return str(found[0]) if found else None

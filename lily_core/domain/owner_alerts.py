@@ -29,6 +29,7 @@ BATCH_WINDOW = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DETAIL_MAX = 200
 REF_MAX = 64
+REPLY_HINT = "Reply R + your text to answer them."
 SUMMARY_LEADS_MAX = 5  # a summary names this many leads, then links the inbox for the rest
 
 
@@ -250,7 +251,7 @@ def compose(
     if len(by_lead) == 1 and not morning:
         [(lead_id, own)] = by_lead.items()
         view = leads.get(lead_id, fallback)
-        return f"Lily ({business}): {_clauses(own, view.who)}. {view.link}"
+        return f"Lily ({business}): {_clauses(own, view.who)}. {view.link} {REPLY_HINT}"
     head = "Good morning! While your alerts were quiet:" if morning else "Lily:"
     lines = [f"{head} ({business}, {len(by_lead)} leads)"]
     for lead_id, own in list(by_lead.items())[:SUMMARY_LEADS_MAX]:

@@ -269,6 +269,11 @@ class OwnerAlertRepository(Protocol):
         """The tenant's alert texts created from `since` on, oldest first."""
         ...
 
+    def last_alerted_lead(self, tenant_id: str, since: datetime) -> str | None:
+        """The lead of the newest alert text about one lead sent from `since` on (what an
+        owner's "R <text>" answers), or None."""
+        ...
+
     def tenants_waiting(self, occurred_before: datetime) -> list[str]:
         """Every tenant with a PENDING alert older than `occurred_before` (for the
         reconciler; spans tenants)."""

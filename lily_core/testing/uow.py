@@ -505,6 +505,16 @@ class _OwnerAlerts(_Table):
         found = [t for t in self._texts() if t.tenant_id == tenant_id and t.created_at >= since]
         return sorted(found, key=lambda t: (t.created_at, t.id))
 
+    def last_alerted_lead(self, tenant_id: str, since: datetime) -> str | None:
+        texts = [t for t in self._texts() if t.tenant_id == tenant_id and t.created_at >= since]
+        for text in sorted(texts, key=lambda t: (t.created_at, t.id), reverse=True):
+            if text.summary or not text.sent:
+                continue
+            carried = [a for a in self._rows.values() if a.text_id == text.id]
+            if carried:
+                return str(carried[0].lead_id)
+        return None
+
     def tenants_waiting(self, occurred_before: datetime) -> list[str]:
         found = self._where(
             lambda a: a.status == AlertStatus.PENDING and a.occurred_at < occurred_before

@@ -19,12 +19,14 @@ from lily_core.domain.leads import (
 )
 from lily_core.domain.owner_alerts import AlertKind
 from lily_core.domain.phone import normalize_phone
+from lily_core.domain.records import ProcessedWebhook
 from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import Conflict
+from lily_core.errors import Conflict, InvalidInput, NotFound
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.dashboard_messages import SendManualReply
 from lily_core.use_cases.outbox import (
     enqueue_send,
     open_conversation,
@@ -32,7 +34,14 @@ from lily_core.use_cases.outbox import (
     record_inbound,
     upsert_lead,
 )
-from lily_core.use_cases.owner_alerts import note_alert, record_owner_keyword, schedule_alert
+from lily_core.use_cases.owner_alerts import (
+    note_alert,
+    owner_reply,
+    record_owner_keyword,
+    schedule_alert,
+)
+
+OWNER_REPLY = "owner-reply"  # the ledger of the owner's relayed answers (webhooks table)
 
 
 class InboundOutcome(enum.StrEnum):
@@ -43,6 +52,7 @@ class InboundOutcome(enum.StrEnum):
     RECORDED = "recorded"  # stored; nothing to answer (an opted-out lead, say)
     CONVERSATION = "conversation"  # handed on to the conversation (quote) flow
     OWNER_ALERTS = "owner_alerts"  # the owner's STOP/START for their alerts (issue 18)
+    OWNER_REPLY = "owner_reply"  # the owner answered an alert: relayed to its lead
 
 
 @attrs.frozen
@@ -90,6 +100,10 @@ class HandleInboundSms:
         self, tenant: Tenant, sms: InboundSms, phone: str, request_id: str | None
     ) -> InboundResult:
         now = self.clock.now()
+        if tenant.is_owner_number(phone):
+            relayed = self._owner_reply(tenant, phone, sms, now, request_id)
+            if relayed is not None:
+                return relayed
         with self.uow.for_tenant(tenant.id):
             existing = self.uow.messages.get_by_provider_sid(tenant.id, sms.message_sid)
             if existing is not None:
@@ -128,6 +142,33 @@ class HandleInboundSms:
         if reply is not None:
             enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
         return InboundResult(outcome, lead.id, inbound.id, reply.id if reply else None)
+
+    def _owner_reply(
+        self, tenant: Tenant, phone: str, sms: InboundSms, now: datetime, request_id: str | None
+    ) -> InboundResult | None:
+        """The owner's "R <text>" to an alert goes to the alert's lead as the owner's manual
+        reply (SendManualReply: at once, never to an opted-out lead), once per MessageSid."""
+        key = f"{tenant.id}:{sms.message_sid}"
+        with self.uow.for_tenant(tenant.id):
+            relay = owner_reply(self.uow, tenant, phone, sms.body, now)
+            if relay is None:
+                return None
+            if self.uow.webhooks.seen(OWNER_REPLY, key):
+                return InboundResult(InboundOutcome.DUPLICATE)
+            self.uow.webhooks.add(
+                ProcessedWebhook(
+                    provider=OWNER_REPLY, event_id=key, tenant_id=tenant.id, received_at=now
+                )
+            )
+            self.uow.commit()
+        lead_id, text = relay
+        try:
+            sent = SendManualReply(self.uow, self.queue, self.clock)(
+                tenant.id, lead_id, text, request_id=request_id
+            )
+        except (Conflict, InvalidInput, NotFound):  # opted out, no number, too long, erased
+            return InboundResult(InboundOutcome.OWNER_REPLY, lead_id)
+        return InboundResult(InboundOutcome.OWNER_REPLY, lead_id, reply_id=sent.message.id)
 
 
 def duplicate_of(message: Message) -> InboundResult:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lily_core.domain.compliance import Keyword, parse_keyword
 from lily_core.domain.leads import Lead
@@ -145,6 +146,23 @@ def record_owner_keyword(
     current.alert_stops = stops
     tenant.alert_stops = dict(stops)
     return outcome
+
+
+RELAY_WINDOW = timedelta(hours=24)
+_RELAY = re.compile(r"^\s*r(?:eply)?[\s:]+(\S.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def owner_reply(
+    uow: UnitOfWork, tenant: Tenant, phone: str, body: str, now: datetime
+) -> tuple[str, str] | None:
+    """(lead id, text) when one of the owner's numbers answers an alert: "R <text>" (or
+    "reply <text>") within RELAY_WINDOW of the last alert text about one lead goes to that
+    lead as the owner's manual reply. None otherwise."""
+    found = _RELAY.match(body) if tenant.is_owner_number(phone) else None
+    if found is None:
+        return None
+    lead_id = uow.owner_alerts.last_alerted_lead(tenant.id, now - RELAY_WINDOW)
+    return (lead_id, found.group(1).strip()) if lead_id else None
 
 
 class AlertOutcome(enum.StrEnum):

@@ -152,3 +152,22 @@ def test_a_customer_opt_out_alerts_the_owner_and_the_switch_turns_it_off(lily: L
     lily.run_worker_at(after(START, 200))
     [alert] = owner_texts(lily)
     assert f"{CALLER_NATIONAL} opted out of texts" in alert
+
+
+def test_the_owner_answers_an_alert_from_their_phone_and_the_customer_gets_it(
+    lily: Lily,
+) -> None:
+    lily.missed_call("CA" + "8" * 32)
+    lily.run_worker_at(after(START, 61))
+    [alert] = owner_texts(lily)
+    assert alert.endswith("Reply R + your text to answer them.")
+
+    sid = new_sid()
+    for _ in range(2):  # Twilio delivers it twice: relayed once
+        assert lily.sms(sid, "R We can come Tuesday at 9", caller=FORWARD_TO).status_code == 200
+    lily.run_worker_at(after(START, 62))
+    texts = [m.body for m in lily.texts_to(CALLER)]
+    assert texts[1:] == ["We can come Tuesday at 9"]  # after the text-back, from the owner
+    [manual] = [m for m in lily.outbound() if m.kind == "manual"]
+    assert manual.status == "sent"
+    assert all(lead.phone != FORWARD_TO for lead in lily.leads())  # the owner is no lead

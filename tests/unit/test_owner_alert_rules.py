@@ -194,7 +194,8 @@ def test_compose_one_lead_and_a_summary() -> None:
     )
     assert one == (
         "Lily (Acme): Missed call from (214) 555-0123 — Lily texted them back; "
-        "they sent photos + ZIP; Lily quoted $270–$590. https://x/inbox/?lead=a"
+        "they sent photos + ZIP; Lily quoted $270–$590. https://x/inbox/?lead=a "
+        "Reply R + your text to answer them."
     )
     summary = compose(
         "Acme",
