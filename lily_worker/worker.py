@@ -229,10 +229,12 @@ class Worker:
                 self._queue.renew(task.id, str(task.lease), self._lease_seconds)
             except LeaseLost as exc:
                 with self._lock:
-                    self._leases.pop(task.id, None)
-                self._bound(task).bind(error=str(exc)).warning(
-                    "lease of task {} lost while it runs: it may run again elsewhere", task.type
-                )
+                    running_still = self._leases.pop(task.id, None) is not None
+                if running_still:  # else it finished (and was acked) since the snapshot
+                    self._bound(task).bind(error=str(exc)).warning(
+                        "lease of task {} lost while it runs: it may run again elsewhere",
+                        task.type,
+                    )
             except Exception as exc:
                 self._bound(task).bind(error=_describe(exc)).warning(
                     "renewing the lease of task {} failed: {}", task.type, _describe(exc)
@@ -270,7 +272,11 @@ class Worker:
             self._queue.dead_letter(task.id, f"unknown task type {task.type!r}", task.lease)
             return "dead", None
         try:
-            handler(task)
+            try:
+                handler(task)
+            finally:  # the heartbeat stops renewing before the outcome is recorded
+                with self._lock:
+                    self._leases.pop(task.id, None)
         except (PermanentDeliveryError, InvalidInput) as exc:
             self._queue.dead_letter(task.id, _describe(exc), task.lease)
             return "dead", exc

@@ -129,7 +129,8 @@ def test_a_second_sigterm_exits_at_once_leaving_the_task_leased(harness: Harness
 
 def test_the_heartbeat_keeps_a_task_that_outlives_its_lease(harness: Harness) -> None:
     [task_id] = harness.enqueue(1)
-    harness.start_worker("A", sleep=5.0, lease=1.5)
+    # a task of 4 s on a lease of 2 s, renewed every 0.67 s (the events client waits 5 s)
+    harness.start_worker("A", sleep=4.0, lease=2.0)
     assert harness.next_event() == ["start", "A", task_id, "1"]
     harness.start_worker("B", sleep=0)  # idle, claiming: it must not get the task
 
