@@ -16,6 +16,7 @@ NAME times a kept one again (migrated to head first, so a new index shows)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -30,7 +31,10 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from lily_adapters.crypto import FieldCrypto, KeyRing
 from lily_adapters.sql import migrate
+from lily_adapters.sql import tables as t
+from lily_adapters.sql.encrypted import install_field_crypto
 from lily_adapters.sql.stats import SqlStatsRepository
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for
 from lily_core.domain.leads import LeadStatus
@@ -210,6 +214,15 @@ FILL = [
     "DROP TABLE bench_lead",
 ]
 FILLED = ["leads", "conversations", "messages", "calls", "quotes", "bookings"]
+# The fill writes plaintext, as Lily stored it before migration 0012; that migration then
+# encrypts every row and makes the blind indexes and search keys, as it would in production.
+PLAINTEXT_REVISION = "0011"
+ENCRYPTED = [*FILLED, "lead_phone_keys", "consent_ledger"]
+# The bench's own keys, fixed so that a kept database (--reuse) can be read again.
+BENCH_KEYS = FieldCrypto.from_keys(
+    KeyRing((("bench", hashlib.sha256(b"lily bench ring").digest()),)),
+    hashlib.sha256(b"lily bench blind index").digest(),
+)
 ROLLUP = ["activity_days", "lead_bookings"]  # the stats rollup (migration 0010)
 
 
@@ -275,18 +288,22 @@ def fill(engine: sa.Engine, scale: float, now: datetime) -> dict[str, int]:
         print(
             f"  {'stats rollup (lily_rebuild_activity)':<40} {time.perf_counter() - started:7.1f} s"
         )
-    started = time.perf_counter()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("SET statement_timeout = 0")
-        # VACUUM too, not only ANALYZE: autovacuum keeps a live table's visibility map
-        # mostly set, which index-only scans rely on.
-        conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(["tenants", *FILLED, *ROLLUP]))
-    print(f"  {'VACUUM (ANALYZE)':<40} {time.perf_counter() - started:7.1f} s")
+    vacuum(engine, ["tenants", *FILLED, *ROLLUP])
     with engine.connect() as conn:
         return {
             table: int(conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) or 0)
             for table in FILLED
         }
+
+
+def vacuum(engine: sa.Engine, tables: list[str]) -> None:
+    started = time.perf_counter()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("SET statement_timeout = 0")
+        # VACUUM too, not only ANALYZE: autovacuum keeps a live table's visibility map
+        # mostly set, which index-only scans rely on.
+        conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(tables))
+    print(f"  {'VACUUM (ANALYZE)':<40} {time.perf_counter() - started:7.1f} s")
 
 
 def _drop_indexes_and_keys(
@@ -375,12 +392,11 @@ def measures(engine: sa.Engine, tenant_id: str, label: str, now: datetime) -> li
     rng = random.Random(tenant_id)
     with engine.connect() as conn:
         conn.exec_driver_sql(ALL_TENANTS)
+        c = t.leads.c  # the table's types: the phone comes back decrypted
         leads = conn.execute(
-            sa.text(
-                "SELECT id, phone, last_activity_at FROM leads WHERE tenant_id = :t "
-                "ORDER BY last_activity_at, id"
-            ),
-            {"t": tenant_id},
+            sa.select(c.id, c.phone, c.last_activity_at)
+            .where(c.tenant_id == tenant_id)
+            .order_by(c.last_activity_at, c.id)
         ).all()
     # deep pages: resume after a lead in the older half of the list (page 1,000 and more on
     # the largest tenant), as a client's cursor would
@@ -529,15 +545,23 @@ def main() -> None:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     engine = create_engine_for(url_text)
     app_engine: sa.Engine | None = None
+    install_field_crypto(BENCH_KEYS)
     try:
         started = time.perf_counter()
-        migrate.upgrade(url_text)
+        migrate.upgrade(url_text, "head" if args.reuse else PLAINTEXT_REVISION)
         print(f"database {name}, migrated to {migrate.current(url_text)}")
         counts: dict[str, int] = {}
         fill_seconds = 0.0
         if not args.reuse:
             print(f"filling at scale {args.scale}:")
             counts = fill(engine, args.scale, now)
+            encrypting = time.perf_counter()
+            migrate.upgrade(url_text)
+            print(
+                f"  {'encrypted (migration 0012)':<40}"
+                f" {time.perf_counter() - encrypting:7.1f} s, now at {migrate.current(url_text)}"
+            )
+            vacuum(engine, ENCRYPTED)
             fill_seconds = time.perf_counter() - started
             print(f"filled in {fill_seconds:.0f} s: {counts}")
         else:
