@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEYS
 from tests.e2e.cli_process import lily_runner
 
 SID, TOKEN = "AC" + "1" * 32, "right-token"
@@ -59,7 +60,8 @@ def test_a_fresh_database_fails_and_says_to_migrate(tmp_path: Path) -> None:
     found = lines(done.stdout)
     assert found["database"] == ("FAIL", "reachable but not migrated: run `lily db upgrade`")
     assert found["twilio"][0] == "warn" and "sandbox mode" in found["twilio"][1]
-    assert found["encryption keys"][0] == "skip"
+    assert found["encryption keys"][0] == "warn"  # the embedded default's generated keys
+    assert "generated into LILY_DATA_DIR" in found["encryption keys"][1]
     assert "Traceback" not in done.stderr
 
 
@@ -84,6 +86,8 @@ def test_a_configured_deployment_passes_with_each_tenants_webhook_urls(
         LILY_TWILIO_AUTH_TOKEN=TOKEN,
         LILY_TWILIO_API_URL=twilio_api,
         LILY_GOOGLE_SERVICE_ACCOUNT_FILE=str(key),
+        LILY_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEYS,
+        LILY_BLIND_INDEX_KEY=TEST_BLIND_INDEX_KEY,
     )
     lily("db", "upgrade")
     lily("tenant", "create", "--name", "Acme Wash", "--phone", "+12145550100")
