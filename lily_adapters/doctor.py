@@ -206,18 +206,20 @@ def check_s3(container: Container) -> Iterator[Finding]:
 
 
 def check_encryption_keys(container: Container) -> Iterator[Finding]:
+    """PostgreSQL needs both keys from the environment (serve and worker refuse to start
+    without them); the embedded default generates its own into LILY_DATA_DIR."""
     settings = container.settings()
-    if not hasattr(settings, "encryption_keys"):
-        yield Finding(SKIP, "encryption keys", "this Lily has no LILY_ENCRYPTION_KEYS yet")
-        return
-    if getattr(settings, "encryption_keys", None):
-        yield Finding(OK, "encryption keys", "LILY_ENCRYPTION_KEYS set")
+    if missing := settings.missing_keys():
+        yield Finding(FAIL, "encryption keys", missing)
+    elif settings.encryption_keys is not None and settings.blind_index_key is not None:
+        yield Finding(OK, "encryption keys", "LILY_ENCRYPTION_KEYS and LILY_BLIND_INDEX_KEY set")
     else:
         yield Finding(
             WARN,
             "encryption keys",
-            "LILY_ENCRYPTION_KEYS unset: keys generated into LILY_DATA_DIR; set them when "
-            "several machines serve Lily",
+            f"generated into {settings.data_dir}: back them up apart from the database, and"
+            " set LILY_ENCRYPTION_KEYS and LILY_BLIND_INDEX_KEY (`lily keys new`) when"
+            " several machines serve Lily",
         )
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEYS
 from tests.e2e.cli_process import lily_runner
+from tests.faults import closed_port
 
 SID, TOKEN = "AC" + "1" * 32, "right-token"
 
@@ -61,8 +62,18 @@ def test_a_fresh_database_fails_and_says_to_migrate(tmp_path: Path) -> None:
     assert found["database"] == ("FAIL", "reachable but not migrated: run `lily db upgrade`")
     assert found["twilio"][0] == "warn" and "sandbox mode" in found["twilio"][1]
     assert found["encryption keys"][0] == "warn"  # the embedded default's generated keys
-    assert "generated into LILY_DATA_DIR" in found["encryption keys"][1]
+    assert f"generated into {tmp_path / 'data'}" in found["encryption keys"][1]
     assert "Traceback" not in done.stderr
+
+
+def test_postgresql_without_the_keys_fails_and_says_how_to_make_them(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://lily@127.0.0.1:{closed_port()}/lily"
+    done = lily_runner(tmp_path, LILY_DATABASE_URL=url)("doctor", ok=False)
+    assert done.returncode == 1
+    status, detail = lines(done.stdout)["encryption keys"]
+    assert status == "FAIL"
+    assert "LILY_ENCRYPTION_KEYS and LILY_BLIND_INDEX_KEY: required" in detail
+    assert "lily keys new" in detail
 
 
 def test_a_configured_deployment_passes_with_each_tenants_webhook_urls(
