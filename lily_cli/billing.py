@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
-from lily_core.use_cases.billing import BillingView
+
+if TYPE_CHECKING:
+    from lily_core.use_cases.billing import BillingView
 
 billing_app = new_app("Billing through Stripe.")
 

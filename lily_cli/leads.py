@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import textwrap
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
-from lily_core.domain.leads import Lead
-from lily_core.use_cases.dashboard_leads import PAGE_MAX, is_unread
-from lily_core.use_cases.dashboard_messages import MessageView
-from lily_core.use_cases.tenants import find_tenant
+from lily_core.domain.pagination import PAGE_MAX
+
+if TYPE_CHECKING:
+    from lily_core.domain.leads import Lead
+    from lily_core.use_cases.dashboard_messages import MessageView
 
 leads_app = new_app("A tenant's leads and their conversations.")
 
@@ -22,6 +23,8 @@ def _time(at: datetime | None) -> str | None:
 
 
 def lead_view(lead: Lead) -> dict[str, Any]:
+    from lily_core.use_cases.dashboard_leads import is_unread
+
     return {
         "id": lead.id,
         "name": lead.name,
@@ -73,6 +76,9 @@ def list_(
     as_json: JsonFlag = False,
 ) -> None:
     """List a tenant's leads, newest activity first."""
+    from lily_core.use_cases.dashboard_leads import is_unread
+    from lily_core.use_cases.tenants import find_tenant
+
     built = container()
     with built.uow() as uow:
         tenant = find_tenant(uow, slug)

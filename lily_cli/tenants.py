@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lily_cli.billing import billing_dict, billing_lines
 from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
 from lily_core.domain.owner_alerts import ALERT_SWITCHES
-from lily_core.domain.tenant import Tenant
-from lily_core.use_cases.billing import BillingView, billing_view
-from lily_core.use_cases.tenants import alerts_sent_this_month, find_tenant
+
+if TYPE_CHECKING:
+    from lily_core.domain.tenant import Tenant
+    from lily_core.use_cases.billing import BillingView
 
 tenant_app = new_app("Create, list, show and change tenants (businesses).")
 
@@ -144,6 +145,9 @@ def list_(as_json: JsonFlag = False) -> None:
 def show(slug: SlugArgument, as_json: JsonFlag = False) -> None:
     """Show a tenant's settings, including its Cal.com secret and sandbox Twilio token, and
     its billing: plan, status, this month's usage and any hold."""
+    from lily_core.use_cases.billing import billing_view
+    from lily_core.use_cases.tenants import alerts_sent_this_month, find_tenant
+
     lily = container()
     uow = lily.uow()
     with uow:

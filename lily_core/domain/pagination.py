@@ -11,6 +11,8 @@ from lily_core.errors import InvalidInput
 
 T = TypeVar("T")
 
+PAGE_MAX = 200  # the most items a page of the dashboard's lists holds
+
 
 @attrs.frozen
 class Cursor:

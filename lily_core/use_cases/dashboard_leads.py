@@ -12,7 +12,7 @@ from typing import Any
 from lily_core.domain.geo import require_zip
 from lily_core.domain.lead_search import LeadSearch
 from lily_core.domain.leads import EMAIL_MAX, NAME_MAX, Lead, LeadStatus
-from lily_core.domain.pagination import Cursor, Page
+from lily_core.domain.pagination import PAGE_MAX, Cursor, Page
 from lily_core.domain.sanitize import clean_text
 from lily_core.errors import InvalidInput, NotFound
 from lily_core.ports.clock import Clock
@@ -28,7 +28,6 @@ __all__ = [
     "lead_status",
 ]
 
-PAGE_MAX = 200
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -8,14 +8,14 @@ from collections.abc import Iterable
 import attrs
 
 from lily_core.domain.leads import Channel, Lead, LeadStatus, Message, MessageKind
-from lily_core.domain.pagination import Cursor, Page
+from lily_core.domain.pagination import PAGE_MAX, Cursor, Page
 from lily_core.domain.sanitize import clean_text
 from lily_core.errors import Conflict, InvalidInput, NotFound
 from lily_core.ports.clock import Clock
 from lily_core.ports.providers import PhotoStore
 from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
-from lily_core.use_cases.dashboard_leads import PAGE_MAX, find_lead
+from lily_core.use_cases.dashboard_leads import find_lead
 from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message
 
 __all__ = [
