@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,6 +169,26 @@ def in_schema(url: str, schema: str) -> str:
     parsed = sa.make_url(url)
     options = f"{parsed.query.get('options', '')} -csearch_path={schema}".strip()
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path, schema: str) -> Iterator[str]:
+    """For a fixture with the params "sqlite" and "postgres": the URL of an empty database,
+    a fresh SQLite file or a fresh `schema` of the PostgreSQL test database, dropped
+    afterwards (so that suites sharing that database do not see each other's tables)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / schema}.db"
+        return
+    from lily_adapters.sql.uow import create_engine_for
+
+    base: str = request.getfixturevalue("postgres_url")
+    admin = create_engine_for(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    yield in_schema(base, schema)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from lily_adapters.sql import migrate
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for, make_session_factory
 from lily_core.domain.lead_search import LeadSearch
-from tests.conftest import in_schema
+from tests.conftest import empty_database
 
 SCHEMA = "lily_encryption_migration"
 AT = datetime(2026, 6, 1, 15, 0, tzinfo=UTC)
@@ -39,18 +39,7 @@ def _revisions() -> tuple[str, str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'plain.db'}"
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    admin = create_engine_for(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-    yield in_schema(base, SCHEMA)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    admin.dispose()
+    yield from empty_database(request, tmp_path, SCHEMA)
 
 
 def _type(value: Any) -> sa.types.TypeEngine[Any] | None:

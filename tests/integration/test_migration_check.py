@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from lily_adapters.sql import migrate
 from lily_adapters.sql.uow import create_engine_for
-from tests.conftest import in_schema
+from tests.conftest import empty_database
 
 SCHEMA = "lily_migration_check"
 
@@ -20,18 +20,7 @@ SCHEMA = "lily_migration_check"
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database: a fresh SQLite file, or a fresh schema of the PostgreSQL test
     database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'check.db'}"
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    admin = create_engine_for(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-    yield in_schema(base, SCHEMA)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    admin.dispose()
+    yield from empty_database(request, tmp_path, SCHEMA)
 
 
 def test_a_database_is_at_head_only_once_upgraded(db_url: str) -> None:

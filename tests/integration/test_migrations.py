@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from lily_adapters.sql import migrate
 from lily_adapters.sql.metadata import metadata
 from lily_adapters.sql.uow import create_engine_for
-from tests.conftest import in_schema
+from tests.conftest import empty_database
 
 SCHEMA = "lily_sql_migrations"
 
@@ -24,18 +24,7 @@ SCHEMA = "lily_sql_migrations"
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database: a fresh SQLite file, or a fresh schema of the PostgreSQL test
     database (so other suites sharing that database are not disturbed)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    admin = create_engine_for(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-    yield in_schema(base, SCHEMA)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    admin.dispose()
+    yield from empty_database(request, tmp_path, SCHEMA)
 
 
 def _tables(url: str) -> set[str]:
