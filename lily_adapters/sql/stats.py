@@ -44,14 +44,14 @@ class SqlStatsRepository(StatsRepository):
     def activity(
         self, tenant_id: str, *, start: datetime, end: datetime, timezone: str
     ) -> ActivityFigures:
+        first, stop = local_days(start, end, timezone)  # whole local days, or ValueError
         with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 # One snapshot: the median's position comes from the rollup's count.
                 conn.execution_options(isolation_level="REPEATABLE READ")
                 set_tenant_scope(conn, tenant_id)
-                figures = _from_rollup(conn, tenant_id, *local_days(start, end, timezone))
+                figures = _from_rollup(conn, tenant_id, first, stop)
             else:  # one transaction, one writer at a time: a snapshot too
-                local_days(start, end, timezone)
                 figures = _from_rows(conn, tenant_id, start, end, timezone)
             median = _median_speed_to_lead(conn, tenant_id, start, end, figures.texted_back)
         return attrs.evolve(figures, median_speed_to_lead_seconds=median)
