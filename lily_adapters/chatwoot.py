@@ -7,6 +7,10 @@ tenant's webhook URL then carries its secret as a query token (`?token=...`).
 
 Replies. `POST {base}/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages`
 with the `api_access_token` header; Chatwoot answers with the created message as JSON.
+Chatwoot takes no idempotency key: a reply whose answer was lost (a read timeout, a cut
+connection) is DeliveryOutcomeUnknown, never repeated blindly; one that certainly did nothing
+(no connection, a 429, a 5xx) is retried through the provider policy (a circuit breaker per
+Chatwoot, bounded jittered retries).
 """
 
 from __future__ import annotations
@@ -20,12 +24,18 @@ import httpx
 from loguru import logger
 
 from lily_adapters.metrics import provider_call
+from lily_adapters.provider_policy import ProviderPolicy
 from lily_core.domain.chatwoot_events import CHATWOOT_ID_MAX, ChatwootAttachment, ChatwootInbound
 from lily_core.domain.leads import NAME_MAX, email_or_none
 from lily_core.domain.phone import try_normalize_phone
 from lily_core.domain.sanitize import load_json
 from lily_core.domain.tenant import Tenant
-from lily_core.errors import InvalidInput, PermanentDeliveryError, TransientDeliveryError
+from lily_core.errors import (
+    DeliveryOutcomeUnknown,
+    InvalidInput,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from lily_core.ports import ChatwootClient
 
 __all__ = [
@@ -188,7 +198,16 @@ class HttpChatwootClient(ChatwootClient):
     """Posts replies into Chatwoot conversations with one platform API token (an agent or
     bot user's `api_access_token` that belongs to the tenants' accounts)."""
 
-    def __init__(self, base_url: str, api_token: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str,
+        timeout: float = 10.0,
+        policy: ProviderPolicy | None = None,
+    ) -> None:
+        self._policy = policy or ProviderPolicy(sends_per_second=None, attempts=1)
+        # one platform token per Chatwoot: its breaker is the instance's (named by its host)
+        self._instance = httpx.URL(base_url).netloc.decode() or "-"
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -212,11 +231,18 @@ class HttpChatwootClient(ChatwootClient):
             f"/conversations/{conversation_id}/messages"
         )
         payload = {"content": body, "message_type": "outgoing", "private": False}
+        return self._policy.call(
+            "chatwoot", self._instance, lambda: self._post(path, payload, tenant)
+        )
+
+    def _post(self, path: str, payload: dict[str, Any], tenant: Tenant) -> str:
         with provider_call("chatwoot", "reply"):
             try:
                 response = self._http.post(path, json=payload)
-            except httpx.TransportError as exc:  # timeouts, refused connections, resets
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise TransientDeliveryError(f"Chatwoot unreachable: {exc!r}") from exc
+            except httpx.TransportError as exc:  # sent, but the answer is lost
+                raise DeliveryOutcomeUnknown(f"Chatwoot's answer was lost: {exc!r}") from exc
             if response.is_success:
                 return _message_id(response, tenant)
             raise _delivery_error(response)

@@ -12,6 +12,10 @@ Quirks handled here:
   409 and deleting it again answers 410. The update (PUT) sets status "confirmed", which
   brings a cancelled event back.
 - Rate limits come as 429, but also as 403 with reason rateLimitExceeded/userRateLimitExceeded.
+
+Every call goes through the provider policy (lily_adapters.provider_policy): a circuit breaker
+per service account, and, both calls being idempotent (an insert under Lily's own event id, a
+delete), bounded jittered retries of any transient failure, a lost answer included.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from google.oauth2 import service_account
 from loguru import logger
 
 from lily_adapters.metrics import PROVIDER_ERRORS, provider_call
+from lily_adapters.provider_policy import ProviderPolicy, repeatable
 from lily_core.errors import (
     InvalidInput,
     PermanentDeliveryError,
@@ -95,7 +100,9 @@ class GoogleCalendar(Calendar):
         service_account_file: str,
         api_url: str = "https://www.googleapis.com/calendar/v3",
         timeout: float = 10.0,
+        policy: ProviderPolicy | None = None,
     ) -> None:
+        self._policy = policy or ProviderPolicy(sends_per_second=None, attempts=1)
         try:
             self._credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
                 service_account_file, scopes=[CALENDAR_SCOPE]
@@ -110,6 +117,8 @@ class GoogleCalendar(Calendar):
         self._client = httpx.Client(timeout=timeout)
         self._token_request = _HttpxRequest(self._client, timeout)
         self._token_lock = threading.Lock()
+        # the breaker's credential: the service account (its email, not its key)
+        self._account = str(getattr(self._credentials, "service_account_email", "") or "-")
 
     def close(self) -> None:
         self._client.close()
@@ -124,6 +133,14 @@ class GoogleCalendar(Calendar):
 
     def upsert_event(self, calendar_id: str, event_id: str, event: CalendarEvent) -> None:
         """Insert under `event_id`; if the id exists (live or cancelled), replace it."""
+        self._policy.call(
+            "google_calendar",
+            self._account,
+            lambda: self._upsert(calendar_id, event_id, event),
+            retry=repeatable,
+        )
+
+    def _upsert(self, calendar_id: str, event_id: str, event: CalendarEvent) -> None:
         body = {"id": event_id, **_event_resource(event)}
         response = self._call("POST", _events_path(calendar_id), json=body)
         if response.status_code == 409:
@@ -136,6 +153,14 @@ class GoogleCalendar(Calendar):
 
     def delete_event(self, calendar_id: str, event_id: str) -> None:
         """Delete the event; 404 (never existed) and 410 (deleted already) are fine."""
+        self._policy.call(
+            "google_calendar",
+            self._account,
+            lambda: self._delete(calendar_id, event_id),
+            retry=repeatable,
+        )
+
+    def _delete(self, calendar_id: str, event_id: str) -> None:
         response = self._call("DELETE", _events_path(calendar_id, event_id))
         if response.status_code in (404, 410):
             return

@@ -1,4 +1,5 @@
-"""One policy for calls to providers (issue 13), built from well-kept libraries:
+"""One policy for calls to providers (issue 13: Twilio's sends, lists and media, Google
+Calendar, Chatwoot, Stripe, photo fetches), built from well-kept libraries:
 
 - a circuit breaker per provider and credential (pybreaker): after `fail_max` failures in a
   row that signal an outage (TransientDeliveryError: 5xx, 429, timeouts, connection errors;
@@ -6,7 +7,8 @@
   ProviderUnavailable, which the worker turns into a deferral: the task comes back later
   without an attempt counted, so an outage never dead-letters it;
 - bounded retries with jitter inside a task (tenacity), only for errors the caller says are
-  safe to repeat (a send whose answer was lost is not: it may have gone out);
+  safe to repeat (a send whose answer was lost is not: it may have gone out; any failure of
+  an idempotent call is: `repeatable`);
 - a send rate per sending number (limits: a moving window, in Redis when LILY_REDIS_URL is
   set, so every worker shares it; else in the process): a send waits for its slot, up to
   `max_wait` seconds, else it is deferred (ProviderUnavailable) rather than held.
@@ -55,6 +57,22 @@ def _safe_to_repeat(exc: BaseException) -> bool:
         or exc.retry_after is None
         or exc.retry_after <= 2.0
     )
+
+
+def repeatable(exc: BaseException) -> bool:
+    """The retry rule of idempotent calls (a GET, a DELETE, a create under an id or an
+    idempotency key the caller chose): any transient failure, even one whose answer was
+    lost, is worth repeating at once; not the breaker's fail-fast, nor a long Retry-After."""
+    return (
+        isinstance(exc, TransientDeliveryError)
+        and not isinstance(exc, ProviderUnavailable)
+        and (exc.retry_after is None or exc.retry_after <= 2.0)
+    )
+
+
+def no_retry(exc: BaseException) -> bool:
+    """The retry rule of a call whose client retries by itself (stripe-python)."""
+    return False
 
 
 class _BreakerLog(pybreaker.CircuitBreakerListener):
@@ -140,8 +158,10 @@ class ProviderPolicy:
                 ) from exc
             except TransientDeliveryError as exc:
                 # The failure that opened the circuit (or the half-open trial's) did nothing
-                # either: deferred like the calls after it, so an outage burns no attempt.
-                if _did_nothing(exc) and breaker.current_state == pybreaker.STATE_OPEN:
+                # (or may be repeated): deferred like the calls after it, so an outage burns
+                # no attempt.
+                safe = _did_nothing(exc) or retry(exc)
+                if safe and breaker.current_state == pybreaker.STATE_OPEN:
                     raise ProviderUnavailable(
                         f"{provider} is failing (circuit opened): {exc}",
                         code=exc.code,

@@ -4,18 +4,25 @@ globals), its base URL from LILY_STRIPE_API_URL.
 Every create call carries an idempotency key, so that a retry (stripe-python's own, with
 `max_network_retries`, reuses the key it is given) cannot make a second object: a customer's
 key is derived from the tenant, so even two requests racing for a tenant's first checkout
-get one customer; a session's key is made once per call."""
+get one customer; a session's key is made once per call.
+
+Every call goes through the provider policy (lily_adapters.provider_policy) for its circuit
+breaker (one per Lily: it has one Stripe key): while Stripe is failing, calls fail fast with
+ProviderUnavailable instead of each waiting out its timeouts and retries. The bounded,
+jittered retries are stripe-python's own (`max_network_retries`, honouring Stripe's
+`Stripe-Should-Retry`, the same idempotency key each time), so the policy adds none."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, TypeVar
 
 import stripe
 
 from lily_adapters.metrics import PROVIDER_ERRORS, PROVIDER_LATENCY
+from lily_adapters.provider_policy import ProviderPolicy, no_retry
 from lily_adapters.stripe.objects import PriceMap, read_subscription
 from lily_core.domain.billing import Plan, StripeSubscription
 from lily_core.domain.tenant import Tenant
@@ -26,6 +33,8 @@ __all__ = ["StripePaymentGateway"]
 
 TIMEOUT_SECONDS = 10.0
 MAX_NETWORK_RETRIES = 2
+
+T = TypeVar("T")
 
 
 class StripePaymentGateway(PaymentGateway):
@@ -42,7 +51,9 @@ class StripePaymentGateway(PaymentGateway):
         prices: Mapping[Plan, str | None],
         timeout: float = TIMEOUT_SECONDS,
         max_network_retries: int = MAX_NETWORK_RETRIES,
+        policy: ProviderPolicy | None = None,
     ) -> None:
+        self._policy = policy or ProviderPolicy(sends_per_second=None, attempts=1)
         self._http = stripe.RequestsClient(timeout=timeout)
         self._client = stripe.StripeClient(
             api_key,
@@ -56,13 +67,21 @@ class StripePaymentGateway(PaymentGateway):
     def close(self) -> None:
         self._http.close()  # type: ignore[no-untyped-call]
 
+    def _call(self, call: Callable[[], T], missing: str | None = None) -> T:
+        def once() -> T:
+            with _errors(missing):
+                return call()
+
+        return self._policy.call("stripe", "platform", once, retry=no_retry)
+
     def create_customer(self, tenant: Tenant) -> str:
         params: dict[str, Any] = {"name": tenant.name, "metadata": {"tenant_id": tenant.id}}
-        with _errors():
-            customer = self._client.v1.customers.create(
+        customer = self._call(
+            lambda: self._client.v1.customers.create(
                 params,  # type: ignore[arg-type]
                 {"idempotency_key": f"lily-customer-{tenant.id}"},
             )
+        )
         return str(customer.id)
 
     def checkout_url(
@@ -87,31 +106,39 @@ class StripePaymentGateway(PaymentGateway):
             "metadata": {"tenant_id": tenant.id},
             "subscription_data": {"metadata": {"tenant_id": tenant.id}},
         }
-        with _errors():
-            session = self._client.v1.checkout.sessions.create(
+        key = f"lily-checkout-{uuid.uuid4().hex}"
+        session = self._call(
+            lambda: self._client.v1.checkout.sessions.create(
                 params,  # type: ignore[arg-type]
-                {"idempotency_key": f"lily-checkout-{uuid.uuid4().hex}"},
+                {"idempotency_key": key},
             )
+        )
         return _url(session)
 
     def portal_url(self, customer_id: str, *, return_url: str) -> str:
         params: dict[str, Any] = {"customer": customer_id, "return_url": return_url}
-        with _errors():
-            session = self._client.v1.billing_portal.sessions.create(
+        key = f"lily-portal-{uuid.uuid4().hex}"
+        session = self._call(
+            lambda: self._client.v1.billing_portal.sessions.create(
                 params,  # type: ignore[arg-type]
-                {"idempotency_key": f"lily-portal-{uuid.uuid4().hex}"},
+                {"idempotency_key": key},
             )
+        )
         return _url(session)
 
     def subscription(self, subscription_id: str) -> StripeSubscription:
-        with _errors(missing=f"no such subscription: {subscription_id}"):
-            found = self._client.v1.subscriptions.retrieve(subscription_id)
+        found = self._call(
+            lambda: self._client.v1.subscriptions.retrieve(subscription_id),
+            missing=f"no such subscription: {subscription_id}",
+        )
         return self._read(found)
 
     def latest_subscription(self, customer_id: str) -> StripeSubscription | None:
         params: dict[str, Any] = {"customer": customer_id, "status": "all", "limit": 1}
-        with _errors(missing=f"no such customer: {customer_id}"):
-            page = self._client.v1.subscriptions.list(params)  # type: ignore[arg-type]
+        page = self._call(
+            lambda: self._client.v1.subscriptions.list(params),  # type: ignore[arg-type]
+            missing=f"no such customer: {customer_id}",
+        )
         return self._read(page.data[0]) if page.data else None
 
     def _read(self, obj: stripe.StripeObject) -> StripeSubscription:

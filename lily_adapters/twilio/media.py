@@ -5,6 +5,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from lily_adapters.metrics import provider_call
+from lily_adapters.provider_policy import ProviderPolicy, repeatable
 from lily_adapters.twilio._http import TWILIO_API_URL, is_twilio_api_host
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import PermanentDeliveryError, TransientDeliveryError
@@ -22,6 +23,11 @@ class TwilioMediaFetcher(MediaFetcher):
     reaches the CDN or anything else. The body is streamed and abandoned past `max_bytes`.
     404 (and every other 4xx) is permanent; 429, 5xx, timeouts and connection errors are
     transient.
+
+    Fetches go through the provider policy: a circuit breaker per Twilio account for media
+    on Twilio (`twilio_media`, apart from the sends' breaker), per host for any other
+    (`media`: Chatwoot's attachments), and, a GET being idempotent, bounded jittered retries
+    of any transient failure.
     """
 
     def __init__(
@@ -31,27 +37,41 @@ class TwilioMediaFetcher(MediaFetcher):
         timeout: float = 10.0,
         *,
         api_url: str = TWILIO_API_URL,
+        policy: ProviderPolicy | None = None,
     ) -> None:
+        self._policy = policy or ProviderPolicy(sends_per_second=None, attempts=1)
         self._platform = (account_sid, auth_token)
         self._api_origin = _origin(api_url)
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
 
-    def _auth(self, tenant: Tenant, url: str) -> httpx.BasicAuth | None:
+    def _trusted(self, url: str) -> bool:
         parts = urlsplit(url)
-        trusted = _origin(url) == self._api_origin or (
+        return _origin(url) == self._api_origin or (
             parts.scheme == "https" and is_twilio_api_host(parts.hostname)
         )
-        if not trusted:
-            return None
+
+    def _credentials(self, tenant: Tenant) -> tuple[str | None, str | None]:
         if tenant.has_own_twilio:
-            sid, token = tenant.twilio_account_sid, tenant.twilio_auth_token
-        else:
-            sid, token = self._platform
+            return tenant.twilio_account_sid, tenant.twilio_auth_token
+        return self._platform
+
+    def _auth(self, tenant: Tenant, url: str) -> httpx.BasicAuth | None:
+        if not self._trusted(url):
+            return None
+        sid, token = self._credentials(tenant)
         return httpx.BasicAuth(sid, token) if sid and token else None
 
     def fetch(self, tenant: Tenant, url: str, *, max_bytes: int) -> FetchedMedia:
-        with provider_call("twilio", "fetch_media"):
-            return self._fetch(tenant, url, max_bytes=max_bytes)
+        if self._trusted(url):
+            provider, credential = "twilio_media", self._credentials(tenant)[0] or "-"
+        else:
+            provider, credential = "media", urlsplit(url).netloc.lower() or "-"
+
+        def fetch() -> FetchedMedia:
+            with provider_call("twilio", "fetch_media"):
+                return self._fetch(tenant, url, max_bytes=max_bytes)
+
+        return self._policy.call(provider, credential, fetch, retry=repeatable)
 
     def _fetch(self, tenant: Tenant, url: str, *, max_bytes: int) -> FetchedMedia:
         auth = self._auth(tenant, url)

@@ -106,7 +106,8 @@ class GoogleStandIn:
 
     Trust a service account with `trust(key)`; `events[calendar_id][event_id]` holds the
     event resources (cancelled ones included); `fail_next(status)` makes the next Calendar
-    API request fail with Google's error body; `token_requests` counts token grants."""
+    API request fail with Google's error body, `go_down(status)` every one until `come_back()`;
+    `token_requests` counts token grants."""
 
     def __init__(self, calendars: tuple[str, ...] = (DEFAULT_CALENDAR,)) -> None:
         self.events: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in calendars}
@@ -116,6 +117,7 @@ class GoogleStandIn:
         self.issued_tokens: set[str] = set()
         self._trusted: dict[str, bytes] = {}
         self._failures: list[ScriptedFailure] = []
+        self.outage: ScriptedFailure | None = None
         self._lock = threading.RLock()
         self._sequence = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -159,6 +161,15 @@ class GoogleStandIn:
         (`reason` in its errors[]; a 429 also carries Retry-After: 7)."""
         with self._lock:
             self._failures.append(ScriptedFailure(status, reason or _default_reason(status)))
+
+    def go_down(self, status: int = 503) -> None:
+        """Every Calendar API request answers `status` until `come_back()`."""
+        with self._lock:
+            self.outage = ScriptedFailure(status, _default_reason(status))
+
+    def come_back(self) -> None:
+        with self._lock:
+            self.outage = None
 
     def revoke_tokens(self) -> None:
         with self._lock:
@@ -212,8 +223,8 @@ class GoogleStandIn:
             token = headers.get("authorization", "").removeprefix("Bearer ")
             if token not in self.issued_tokens:
                 return _error(401, "authError", "Request had invalid authentication credentials.")
-            if self._failures:
-                failure = self._failures.pop(0)
+            failure = self._failures.pop(0) if self._failures else self.outage
+            if failure is not None:
                 return _error(failure.status, failure.reason, f"scripted {failure.status}")
             match = _EVENTS.match(path)
             if not match:
