@@ -19,10 +19,14 @@ from lily_core.errors import (
     TransientDeliveryError,
 )
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, LeaseLost, QueueUnavailable, Task
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueUnavailable, Task, WakingQueue
 
 Handler = Callable[[Task], None]
 PeriodicJob = tuple[float, Callable[[], object]]  # (interval in seconds, job); result unused
+
+POLL_SECONDS = 0.5  # a queue that cannot wake the worker is polled this often
+WOKEN_POLL_SECONDS = 5.0  # one that can: a safety net for a wake that went astray
+WAKE_WAIT_SECONDS = 0.25  # one wait of the waiter thread: stop() takes effect within it
 
 
 @runtime_checkable
@@ -55,6 +59,13 @@ class Worker:
     first at start, then every interval; an exception in one is logged (less and less
     often while it repeats) and survived.
 
+    Between claims `run()` sleeps until the next task falls due, a task finishes or a
+    periodic job is due, at most `poll_interval`. A queue that can wake the worker
+    (WakingQueue: it says when a task arrives, from this process or another) gets a thread
+    that waits on it and cuts the sleep short, so a task due now runs at once; its poll
+    interval defaults to 5 s, a safety net (a wake that another worker took, a task written
+    by something that does not notify). Other queues are polled every 0.5 s.
+
     When claiming fails (the queue is down), `run()` backs off exponentially from
     `outage_backoff[0]` to `outage_backoff[1]` seconds, with one log line per step and one
     when claiming works again; periodic jobs (which feed the queue) wait meanwhile."""
@@ -68,7 +79,7 @@ class Worker:
         concurrency: int = 4,
         max_attempts: int = 5,
         lease_seconds: float = 30.0,
-        poll_interval: float = 0.5,
+        poll_interval: float | None = None,
         periodic: Sequence[PeriodicJob] = (),
         outage_backoff: tuple[float, float] = (0.5, 30.0),
     ) -> None:
@@ -82,12 +93,15 @@ class Worker:
         self._lease_seconds = lease_seconds
         self._heartbeat_seconds = lease_seconds / 3
         self._leases: dict[str, Task] = {}  # running tasks whose lease the heartbeat renews
+        self._waking = queue if isinstance(queue, WakingQueue) else None
+        if poll_interval is None:
+            poll_interval = WOKEN_POLL_SECONDS if self._waking else POLL_SECONDS
         self._poll_interval = poll_interval
         self._periodic = list(periodic)
         self._outage = _Outage(*outage_backoff)
         self._job_failures = [0] * len(self._periodic)
         self._stopping = threading.Event()
-        self._wake = threading.Event()  # a task finished, or stop() was called
+        self._wake = threading.Event()  # a task finished or arrived, or stop() was called
         self._lock = threading.Lock()
         self._running = 0
 
@@ -106,13 +120,18 @@ class Worker:
         self._wake.set()
 
     @property
+    def poll_interval(self) -> float:
+        """The longest sleep between claims (see the class's docstring)."""
+        return self._poll_interval
+
+    @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
     # -- the claiming loop ----------------------------------------------------------------
 
     def _loop(self, *, burst: bool) -> None:
-        with self._heartbeat():
+        with self._heartbeat(), self._waiter(enabled=not burst):
             self._claim_loop(burst=burst)
 
     def _claim_loop(self, *, burst: bool) -> None:
@@ -197,6 +216,56 @@ class Worker:
     def _in_flight(self) -> int:
         with self._lock:
             return self._running
+
+    # -- the waiter -----------------------------------------------------------------------
+
+    @contextmanager
+    def _waiter(self, *, enabled: bool) -> Iterator[None]:
+        """While the claiming loop runs, a thread that waits on the queue for work and wakes
+        the loop when some arrives (not in burst mode: it claims until nothing is due)."""
+        queue = self._waking
+        if queue is None or not enabled:
+            yield
+            return
+        done = threading.Event()
+        thread = threading.Thread(target=self._wait_for_work, args=(queue, done), daemon=True,
+                                  name="lily-waiter")  # fmt: skip
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=WAKE_WAIT_SECONDS + 5)  # a hung server: the socket timeout
+
+    def _wait_for_work(self, queue: WakingQueue, done: threading.Event) -> None:
+        """The waiter thread. A failed wait (the queue went away, its connection was
+        killed) is logged once, then waits `outage_backoff` (doubling) and tries again; the
+        first wait that works again wakes the loop, in case a task arrived meanwhile."""
+        failures = 0
+        try:
+            while not done.is_set():
+                try:
+                    arrived = queue.wait_for_work(WAKE_WAIT_SECONDS)
+                except Exception as exc:
+                    if not failures:
+                        log = logger.bind(error=_describe(exc))
+                        if not isinstance(exc, QueueUnavailable):
+                            log = log.opt(exception=exc)
+                        log.warning("waiting for work failed; polling until it works: {}", exc)
+                    failures += 1
+                    first, cap = self._outage.first, self._outage.cap
+                    done.wait(min(cap, first * 2.0 ** min(failures - 1, 32)))
+                    continue
+                if failures:
+                    logger.bind(failures=failures).info("waiting for work works again")
+                    failures, arrived = 0, True
+                if arrived:
+                    self._wake.set()
+        finally:
+            try:
+                queue.stop_waiting()
+            except Exception as exc:  # closing a dead connection: nothing left to do
+                logger.bind(error=_describe(exc)).debug("closing the waiter's connection failed")
 
     # -- the heartbeat --------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from lily_adapters.clock import SystemClock
@@ -14,7 +14,7 @@ from lily_adapters.queue._unavailable import unavailable_on
 from lily_adapters.queue.timing import from_score, to_score
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, Task
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, Task, WakingQueue
 
 # Every call is bounded: Redis answers in milliseconds, so seconds mean it is gone, and a
 # webhook that enqueues must still answer well within Twilio's 15 s. One quick retry (a fresh
@@ -39,22 +39,38 @@ _unavailable = unavailable_on(
 
 # Every script takes the queue's keys in this order. They share the `{name}` hash tag, so
 # one queue lives in one Redis Cluster slot and its scripts may touch all of them.
-_KEYS = ("due", "inflight", "dead", "tasks", "attempts", "errors", "dkeys", "dedupe", "leases")
+_KEYS = (
+    "due", "inflight", "dead", "tasks", "attempts", "errors", "dkeys", "dedupe", "leases", "wake",
+)  # fmt: skip
 # due       ZSET  id -> due time            inflight ZSET id -> lease deadline
 # dead      ZSET  id -> dead-letter time    tasks    HASH id -> JSON body (never changes)
 # attempts  HASH  id -> claims so far       errors   HASH id -> last error
 # dkeys     HASH  id -> its dedupe key      dedupe   HASH live dedupe key -> id
 # leases    HASH  id -> the current claim's fencing token (in-flight tasks only)
+# wake      LIST  one element while a task arrived that no waiter has seen (wait_for_work)
 
-_ENQUEUE = """
+# A waiter's blocking pop lasts at most this long, so its socket timeout can be longer.
+WAKE_WAIT_MAX = 30.0
+
+_WAKE = """
+redis.call('LPUSH', KEYS[10], '1')
+redis.call('LTRIM', KEYS[10], 0, 0)
+"""
+
+_ENQUEUE = (
+    """
 if ARGV[4] == '1' then
   if redis.call('HSETNX', KEYS[8], ARGV[5], ARGV[1]) == 0 then return false end
   redis.call('HSET', KEYS[7], ARGV[1], ARGV[5])
 end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+"""
+    + _WAKE
+    + """
 return ARGV[1]
 """
+)
 
 # ARGV: now, lease deadline, limit, lease token. Expired leases go back to `due` first,
 # scored by the moment they expired, their tokens void; then the earliest due tasks move to
@@ -160,7 +176,8 @@ return 1
 
 # ARGV: now, id ('' for all, oldest dead first). A requeued task takes its dedupe key back
 # unless a live task holds it now; then it runs without one.
-_REQUEUE_DEAD = """
+_REQUEUE_DEAD = (
+    """
 local ids
 if ARGV[2] == '' then ids = redis.call('ZRANGE', KEYS[3], 0, -1) else ids = {ARGV[2]} end
 local n = 0
@@ -173,11 +190,17 @@ for _, id in ipairs(ids) do
     n = n + 1
   end
 end
+if n > 0 then
+"""
+    + _WAKE
+    + """
+end
 return n
 """
+)
 
 
-class RedisJitterQueue(JitterQueue):
+class RedisJitterQueue(JitterQueue, WakingQueue):
     """The JitterQueue on Redis: sorted sets scored by due time and lease deadline, moved
     between atomically by Lua scripts (see the key layout above). Times come from `clock`
     in the client, so all workers should run on synced clocks.
@@ -191,6 +214,7 @@ class RedisJitterQueue(JitterQueue):
         if not client.get_connection_kwargs().get("decode_responses"):
             raise ValueError("RedisJitterQueue needs a client with decode_responses=True")
         self._redis = client
+        self._name = name
         self._clock = clock or SystemClock()
         self._keys = [f"lily:{{{name}}}:{k}" for k in _KEYS]
         self._enqueue = client.register_script(_ENQUEUE)
@@ -200,6 +224,7 @@ class RedisJitterQueue(JitterQueue):
         self._retry = client.register_script(_RETRY)
         self._dead_letter = client.register_script(_DEAD_LETTER)
         self._requeue_dead = client.register_script(_REQUEUE_DEAD)
+        self._waiter: redis.Redis | None = None
 
     @classmethod
     def from_url(
@@ -333,7 +358,20 @@ class RedisJitterQueue(JitterQueue):
 
     def close(self) -> None:
         """Close the client's connections."""
+        self.stop_waiting()
         self._redis.close()
+
+    @_unavailable
+    def wait_for_work(self, timeout: float) -> bool:
+        if self._waiter is None:
+            self._waiter = _blocking_client(self._redis, self._name)
+        wait = min(max(timeout, 0.01), WAKE_WAIT_MAX)  # BLPOP 0 would block for ever
+        return self._waiter.blpop([self._keys[9]], timeout=wait) is not None
+
+    def stop_waiting(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.close()
 
     @_unavailable
     def next_due_at(self) -> datetime | None:
@@ -343,6 +381,20 @@ class RedisJitterQueue(JitterQueue):
         pipe.zrange(self._keys[1], 0, 0, withscores=True)
         firsts = [rows[0][1] for rows in pipe.execute() if rows]
         return from_score(min(firsts)) if firsts else None
+
+
+def _blocking_client(client: redis.Redis, name: str) -> redis.Redis:
+    """A client of one connection to `client`'s server for BLPOP: its socket timeout
+    outlasts the longest pop, and it does not retry (the waiter backs off itself). Its
+    CLIENT LIST name is lily-wake:<queue name>."""
+    pool = client.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    kwargs["socket_timeout"] = WAKE_WAIT_MAX + (kwargs.get("socket_timeout") or SOCKET_TIMEOUT)
+    kwargs["retry"] = Retry(NoBackoff(), retries=0)
+    kwargs["client_name"] = f"lily-wake:{name}"
+    return redis.Redis.from_pool(  # the client owns the pool: close() disconnects it
+        redis.ConnectionPool(connection_class=pool.connection_class, max_connections=1, **kwargs)
+    )
 
 
 def _task(

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from loguru import logger
 
-from lily_core.ports.queue import JitterQueue, QueueStats, QueueUnavailable, Task
+from lily_core.ports.queue import JitterQueue, QueueStats, QueueUnavailable, Task, WakingQueue
 
 RELAY_LEASE_SECONDS = 60.0
 
 
-class SpillingJitterQueue(JitterQueue):
+class SpillingJitterQueue(JitterQueue, WakingQueue):
     """A queue (Redis) that never drops an enqueue because it is down.
 
     Use cases commit their records, then enqueue the tasks that act on them. When `queue`
@@ -130,6 +131,18 @@ class SpillingJitterQueue(JitterQueue):
 
     def requeue_dead(self, task_id: str | None = None) -> int:
         return self.queue.requeue_dead(task_id)
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """The queue's wait (spilled tasks wait for relay()); without one, a plain poll:
+        True after `timeout`."""
+        if isinstance(self.queue, WakingQueue):
+            return self.queue.wait_for_work(timeout)
+        time.sleep(max(timeout, 0.0))
+        return True
+
+    def stop_waiting(self) -> None:
+        if isinstance(self.queue, WakingQueue):
+            self.queue.stop_waiting()
 
     def next_due_at(self) -> datetime | None:
         """The queue's next due time (the worker sleeps until then); spilled tasks wait

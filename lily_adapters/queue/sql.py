@@ -8,10 +8,11 @@ import sqlalchemy as sa
 
 from lily_adapters.clock import SystemClock
 from lily_adapters.queue._unavailable import unavailable_on
+from lily_adapters.queue._wake import PostgresListener, SqliteWatcher, channel_for
 from lily_adapters.sql.queue_table import tasks as t
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, Task
+from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, Task, WakingQueue
 
 SCHEDULED, INFLIGHT, DEAD = "scheduled", "inflight", "dead"
 
@@ -28,7 +29,7 @@ def _reason(exc: BaseException) -> str:
 _unavailable = unavailable_on(sa.exc.OperationalError, sa.exc.TimeoutError, describe=_reason)
 
 
-class SqlJitterQueue(JitterQueue):
+class SqlJitterQueue(JitterQueue, WakingQueue):
     """The JitterQueue in the `tasks` table (lily_adapters.sql.queue_table).
 
     PostgreSQL: claimers lock the rows they pick with FOR UPDATE SKIP LOCKED, so concurrent
@@ -45,7 +46,9 @@ class SqlJitterQueue(JitterQueue):
     def __init__(self, engine: sa.Engine, *, clock: Clock | None = None) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
-        self._skip_locked = engine.dialect.name == "postgresql"
+        self._skip_locked = self._notify = engine.dialect.name == "postgresql"
+        self._channel = channel_for(engine)
+        self._waiter: PostgresListener | SqliteWatcher | None = None
 
     @_unavailable
     def enqueue(
@@ -71,9 +74,13 @@ class SqlJitterQueue(JitterQueue):
             "request_id": request_id,
             "enqueued_at": self._clock.now(),
         }
+        insert = t.insert().values(row)
+        statement: sa.Executable = insert
+        if self._notify:  # one statement: the insert, and a wake for the workers on commit
+            statement = sa.select(sa.func.pg_notify(self._channel, "")).add_cte(insert.cte())
         try:
             with self._engine.begin() as conn:
-                conn.execute(t.insert().values(row))
+                conn.execute(statement)
         except sa.exc.IntegrityError:
             if dedupe_key is None:
                 raise
@@ -238,10 +245,28 @@ class SqlJitterQueue(JitterQueue):
         try:
             with self._engine.begin() as conn:
                 keep_key = sa.case((key_taken, None), else_=t.c.dedupe_key)
-                return conn.execute(requeue.values(dedupe_key=keep_key)).rowcount
+                return self._woken(conn, conn.execute(requeue.values(dedupe_key=keep_key)))
         except sa.exc.IntegrityError:  # a task with the key was enqueued concurrently
             with self._engine.begin() as conn:
-                return conn.execute(requeue.values(dedupe_key=None)).rowcount
+                return self._woken(conn, conn.execute(requeue.values(dedupe_key=None)))
+
+    def _woken(self, conn: sa.Connection, result: sa.CursorResult[Any]) -> int:
+        """`result`'s row count, having NOTIFYed the waiters if it changed rows."""
+        if result.rowcount and self._notify:
+            conn.execute(sa.select(sa.func.pg_notify(self._channel, "")))
+        return result.rowcount
+
+    def wait_for_work(self, timeout: float) -> bool:
+        if self._waiter is None:
+            self._waiter = (
+                PostgresListener(self._engine) if self._notify else SqliteWatcher(self._engine)
+            )
+        return self._waiter.wait(timeout)
+
+    def stop_waiting(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.close()
 
 
 def _task(row: sa.Row[Any]) -> Task:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -125,4 +125,22 @@ class JitterQueue(Protocol):
     def requeue_dead(self, task_id: str | None = None) -> int:
         """Make one dead task (or all of them, given None) due now with fresh attempts;
         return how many were requeued."""
+        ...
+
+
+@runtime_checkable
+class WakingQueue(Protocol):
+    """Optional, for a JitterQueue that can tell a waiting worker that work arrived, so the
+    worker need not poll: a blocking wait on Redis, LISTEN/NOTIFY on PostgreSQL, a short
+    poll of the database file on SQLite."""
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block until a task may have been enqueued since the previous call returned
+        (True), or for up to `timeout` seconds (False). True may be spurious (the first
+        call, a reconnect, an unrelated write): the caller then claims and finds nothing.
+        One thread at a time. QueueUnavailable when the queue cannot be reached."""
+        ...
+
+    def stop_waiting(self) -> None:
+        """Release what wait_for_work holds (its connection); a later call takes it anew."""
         ...

@@ -11,7 +11,14 @@ import attrs
 
 from lily_core.domain.ids import new_id
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, QueueUnavailable, Task
+from lily_core.ports.queue import (
+    JitterQueue,
+    LeaseLost,
+    QueueStats,
+    QueueUnavailable,
+    Task,
+    WakingQueue,
+)
 
 _SCHEDULED, _INFLIGHT, _DEAD = "scheduled", "inflight", "dead"
 
@@ -25,7 +32,7 @@ class _Entry:
     dead_at: datetime | None = None
 
 
-class InMemoryJitterQueue(JitterQueue):
+class InMemoryJitterQueue(JitterQueue, WakingQueue):
     """A JitterQueue in a dict, thread-safe, on the given clock: the same contract as the
     Redis and SQL queues (tests/contract/test_queue.py keeps it honest).
 
@@ -40,6 +47,8 @@ class InMemoryJitterQueue(JitterQueue):
         self._entries: dict[str, _Entry] = {}
         self._dedupe: dict[str, str] = {}  # live dedupe key -> task id
         self._seq = itertools.count()
+        self._arrived = threading.Condition(self._lock)  # notified on enqueue and requeue
+        self._arrivals = self._arrivals_seen = 0
         self.down = False
 
     # -- the port -------------------------------------------------------------------------
@@ -73,6 +82,7 @@ class InMemoryJitterQueue(JitterQueue):
             self._entries[task.id] = _Entry(task, _SCHEDULED, next(self._seq))
             if dedupe_key is not None:
                 self._dedupe[dedupe_key] = task.id
+            self._arrive()
             return task.id
 
     def claim(self, limit: int, lease_seconds: float) -> list[Task]:
@@ -199,7 +209,21 @@ class InMemoryJitterQueue(JitterQueue):
                 entry.state = _SCHEDULED
                 entry.dead_at = None
                 entry.task = attrs.evolve(entry.task, run_at=now, attempts=0, dedupe_key=key)
+            if dead:
+                self._arrive()
             return len(dead)
+
+    def wait_for_work(self, timeout: float) -> bool:
+        self._check_up()
+        with self._arrived:
+            arrived = self._arrived.wait_for(
+                lambda: self._arrivals != self._arrivals_seen, max(timeout, 0.0)
+            )
+            self._arrivals_seen = self._arrivals
+            return arrived
+
+    def stop_waiting(self) -> None:
+        pass  # nothing held
 
     # -- beyond the port ------------------------------------------------------------------
 
@@ -244,6 +268,10 @@ class InMemoryJitterQueue(JitterQueue):
         if not current:
             raise LeaseLost(f"task {task_id}: the claim {lease} is no longer current")
         return entry
+
+    def _arrive(self) -> None:  # with the lock held
+        self._arrivals += 1
+        self._arrived.notify_all()
 
     def _check_up(self) -> None:
         if self.down:

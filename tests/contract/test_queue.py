@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,7 +20,13 @@ from lily_adapters.queue.redis import RedisJitterQueue
 from lily_adapters.queue.sql import SqlJitterQueue
 from lily_adapters.sql import queue_table
 from lily_adapters.sql.uow import create_engine_for
-from lily_core.ports.queue import JitterQueue, LeaseLost, QueueStats, QueueUnavailable
+from lily_core.ports.queue import (
+    JitterQueue,
+    LeaseLost,
+    QueueStats,
+    QueueUnavailable,
+    WakingQueue,
+)
 from lily_core.testing import FakeClock
 from lily_core.testing.queue import InMemoryJitterQueue
 from tests.faults import closed_port
@@ -61,27 +68,60 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@contextmanager
+def queue_maker(
+    backend: str, request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
+) -> Iterator[Callable[[], JitterQueue]]:
+    """Makes queues of `backend` on one empty store, each on connections of its own, as
+    separate processes would have them (the fake: the same queue every time)."""
+    with ExitStack() as cleanup:
+        if backend == "memory":
+            fake = InMemoryJitterQueue(clock)
+            yield lambda: fake
+        elif backend in ("sqlite", "postgres"):
+            url = (
+                f"sqlite:///{tmp_path / 'queue.db'}"
+                if backend == "sqlite"
+                else request.getfixturevalue("postgres_url")
+            )
+            engine = cleanup.enter_context(sql_queue_engine(url))
+
+            def make_sql() -> JitterQueue:
+                own = sa.create_engine(engine.url).execution_options(
+                    **engine.get_execution_options()
+                )
+                cleanup.callback(own.dispose)
+                made = SqlJitterQueue(own, clock=clock)
+                cleanup.callback(made.stop_waiting)
+                return made
+
+            yield make_sql
+        else:
+            url = request.getfixturevalue("redis_url")
+            name = f"contract-{uuid.uuid4().hex}"
+            admin = redis.Redis.from_url(url, decode_responses=True)
+            cleanup.callback(admin.close)
+            cleanup.callback(_drop_redis_queue, admin, name)
+
+            def make_redis() -> JitterQueue:
+                made = RedisJitterQueue.from_url(url, name=name, clock=clock)
+                cleanup.callback(made.close)
+                return made
+
+            yield make_redis
+
+
 @pytest.fixture(params=BACKENDS)
-def queue(
+def new_queue(
     request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
-) -> Iterator[JitterQueue]:
-    backend = request.param
-    if backend == "memory":
-        yield InMemoryJitterQueue(clock)
-    elif backend in ("sqlite", "postgres"):
-        url = (
-            f"sqlite:///{tmp_path / 'queue.db'}"
-            if backend == "sqlite"
-            else request.getfixturevalue("postgres_url")
-        )
-        with sql_queue_engine(url) as engine:
-            yield SqlJitterQueue(engine, clock=clock)
-    else:
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"), decode_responses=True)
-        name = f"contract-{uuid.uuid4().hex}"
-        yield RedisJitterQueue(client, name=name, clock=clock)
-        _drop_redis_queue(client, name)
-        client.close()
+) -> Iterator[Callable[[], JitterQueue]]:
+    with queue_maker(request.param, request, clock, tmp_path) as make:
+        yield make
+
+
+@pytest.fixture
+def queue(new_queue: Callable[[], JitterQueue]) -> JitterQueue:
+    return new_queue()
 
 
 def _drop_redis_queue(client: redis.Redis, name: str) -> None:
@@ -518,3 +558,135 @@ def test_an_unreachable_queue_raises_queue_unavailable(
         for call in calls:
             with pytest.raises(QueueUnavailable):
                 call()
+
+
+# -- waking a worker (WakingQueue) ----------------------------------------------------------
+
+
+def _waking(queue: JitterQueue) -> WakingQueue:
+    assert isinstance(queue, WakingQueue)
+    queue.wait_for_work(0.05)  # a first wait may say True: its connection is new
+    return queue
+
+
+def _wait_in_thread(waiter: WakingQueue, timeout: float) -> Callable[[], tuple[object, float]]:
+    """Start `waiter.wait_for_work(timeout)` on a thread; the result is what it returned
+    (or raised) and when, by time.monotonic()."""
+    outcome: list[tuple[object, float]] = []
+
+    def wait() -> None:
+        try:
+            result: object = waiter.wait_for_work(timeout)
+        except Exception as exc:
+            result = exc
+        outcome.append((result, time.monotonic()))
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.3)  # blocked by now (the test holds whichever way it goes)
+
+    def result() -> tuple[object, float]:
+        thread.join(timeout=timeout + 10)
+        [only] = outcome
+        return only
+
+    return result
+
+
+def test_a_waiter_wakes_when_another_connection_enqueues(
+    new_queue: Callable[[], JitterQueue], clock: FakeClock
+) -> None:
+    waiter, producer = _waking(new_queue()), new_queue()
+    result = _wait_in_thread(waiter, timeout=20)
+    enqueued_at = time.monotonic()
+    _enqueue(producer, clock, delay=3600)  # due later or now: every arrival wakes
+    woke, at = result()
+    assert woke is True
+    assert at - enqueued_at < 10  # well within the wait's 20 s
+
+
+def test_a_waiter_returns_false_when_nothing_arrives(
+    new_queue: Callable[[], JitterQueue], clock: FakeClock
+) -> None:
+    waiter = _waking(new_queue())
+    started = time.monotonic()
+    assert waiter.wait_for_work(0.3) is False
+    assert time.monotonic() - started >= 0.25
+
+
+def test_an_arrival_between_waits_is_not_missed_and_wakes_once(
+    new_queue: Callable[[], JitterQueue], clock: FakeClock
+) -> None:
+    waiter, producer = _waking(new_queue()), new_queue()
+    _enqueue(producer, clock)
+    _enqueue(producer, clock)
+    assert waiter.wait_for_work(5) is True
+    assert waiter.wait_for_work(0.3) is False
+
+
+def test_requeueing_dead_tasks_wakes_a_waiter(
+    new_queue: Callable[[], JitterQueue], clock: FakeClock
+) -> None:
+    producer = new_queue()
+    task_id = _enqueue(producer, clock)
+    producer.dead_letter(task_id, "boom")
+    waiter = _waking(new_queue())
+    assert waiter.wait_for_work(0.2) is False
+    assert producer.requeue_dead() == 1
+    assert waiter.wait_for_work(5) is True
+
+
+def _kill_waiting_connections(backend: str, request: pytest.FixtureRequest) -> int:
+    """Kill, from the server's side, the connections that waiters listen on (this test's:
+    tests run one at a time); return how many."""
+    if backend == "redis":
+        admin = redis.Redis.from_url(request.getfixturevalue("redis_url"), decode_responses=True)
+        db = str(admin.get_connection_kwargs().get("db", 0))
+        ids = [
+            c["id"]
+            for c in admin.client_list()
+            if c["name"].startswith("lily-wake:contract-") and c["db"] == db
+        ]
+        for client_id in ids:
+            admin.client_kill_filter(_id=client_id)
+        admin.close()
+        return len(ids)
+    # As the login user, not the app role: only the listener's own user sees its query.
+    login = sa.make_url(request.getfixturevalue("postgres_url")).difference_update_query(
+        ["options"]
+    )
+    engine = sa.create_engine(login)
+    with engine.begin() as conn:
+        killed = conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'lily-worker-wake' AND query LIKE 'LISTEN%'"
+            )
+        ).all()
+    engine.dispose()
+    return len(killed)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ],
+)
+def test_a_waiter_whose_connection_is_killed_says_so_then_waits_again(
+    backend: str, request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
+) -> None:
+    with queue_maker(backend, request, clock, tmp_path) as new_queue:
+        waiter, producer = _waking(new_queue()), new_queue()
+        result = _wait_in_thread(waiter, timeout=20)
+        killed_at = time.monotonic()
+        assert _kill_waiting_connections(backend, request) == 1
+        raised, at = result()
+        assert isinstance(raised, QueueUnavailable)  # at once, not at the wait's end
+        assert at - killed_at < 10
+
+        waiter.wait_for_work(0.2)  # connects again: True if it cannot know what it missed
+        assert waiter.wait_for_work(0.2) is False
+        _enqueue(producer, clock)
+        assert waiter.wait_for_work(5) is True
