@@ -365,6 +365,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         sms_sender,
         providers.Callable(lambda s: s.public_url, settings),
+        billing=providers.Factory(BillingGate, billing_policy),
     )
     reconcile_owner_alerts = providers.Factory(ReconcileOwnerAlerts, uow, queue, clock)
     email_sender = providers.Singleton(_email_sender, settings)
@@ -376,6 +377,7 @@ class Container(containers.DeclarativeContainer):
         sms_sender,
         providers.Callable(lambda s: s.public_url, settings),
         email_sender,
+        billing=providers.Factory(BillingGate, billing_policy),
     )
 
     # use cases: billing (DESIGN §2.4)

@@ -3,8 +3,14 @@ texts that carried them, and the rules that decide when a text goes and what it 
 
 The rules (`due_at`, `take`), applied to a tenant's pending events and the times of the
 alert texts it was sent in the last hour:
-- batching: a lead's events wait until a minute (BATCH_WINDOW) after that lead's first
-  pending event, then go in one text, so a burst for one lead is one text;
+- batching: a lead's batch (its pending events) closes at the earlier of
+  * a minute (BATCH_WINDOW) after its first pending event, and
+  * a few seconds (ANSWER_GRACE) after Lily first answered the lead since that first event
+    (a text to them went out: the missed call's text-back, the quote),
+  and then goes in one text, with every event of the lead that arrived until then. So the
+  owner hears of a missed call a few seconds after the caller got the text-back, and a burst
+  for one lead (events until the text goes, up to a minute) is still one text; an event
+  after the text went starts the next batch;
 - the owner's quiet hours (their own, not the customers'): nothing goes inside them; what
   became due there goes at the window's end, all of it in one morning summary;
 - at most `per_hour` texts in any hour: once that many went in the last hour, the next
@@ -14,7 +20,7 @@ alert texts it was sent in the last hour:
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -26,6 +32,7 @@ from lily_core.domain.ids import new_id
 from lily_core.domain.tenant import QuietHours
 
 BATCH_WINDOW = timedelta(minutes=1)
+ANSWER_GRACE = timedelta(seconds=5)  # after Lily's answer, for an event right behind it
 HOUR = timedelta(hours=1)
 DETAIL_MAX = 200
 REF_MAX = 64
@@ -100,6 +107,12 @@ class OwnerAlertText:
     failed: bool = False
     error: str | None = None
 
+    @property
+    def digest(self) -> bool:
+        """A daily digest (it carries no events): an owner text, counted with the alerts'
+        SMS, but not an alert, so not under the hourly limit."""
+        return self.events == 0
+
 
 class Timed(Protocol):
     @property
@@ -120,19 +133,31 @@ class AlertPolicy:
     quiet: QuietHours | None
     per_hour: int
     window: timedelta = BATCH_WINDOW
+    grace: timedelta = ANSWER_GRACE
 
     def quiet_at(self, instant: datetime) -> datetime | None:
         """None outside the owner's quiet hours; else when they end."""
         return quiet_until(instant, self.timezone, self.quiet) if self.quiet else None
 
 
-def ready_at(pending: Sequence[Timed], window: timedelta = BATCH_WINDOW) -> dict[str, datetime]:
-    """lead id -> when its batch is complete: a window after its first pending event."""
-    ready: dict[str, datetime] = {}
+# lead id -> when Lily's first text to the lead since its first pending event went out
+Answered = Mapping[str, datetime]
+
+
+def ready_at(
+    pending: Sequence[Timed], policy: AlertPolicy, answered: Answered | None = None
+) -> dict[str, datetime]:
+    """lead id -> when its batch closes: a window after its first pending event, or a grace
+    after Lily's answer to the lead (`answered`) if that is earlier. An answer from before
+    the batch's first event does not close it."""
+    first: dict[str, datetime] = {}
     for event in pending:
-        at = event.occurred_at + window
-        if event.lead_id not in ready or at < ready[event.lead_id]:
-            ready[event.lead_id] = at
+        if event.lead_id not in first or event.occurred_at < first[event.lead_id]:
+            first[event.lead_id] = event.occurred_at
+    ready = {lead: at + policy.window for lead, at in first.items()}
+    for lead, at in (answered or {}).items():
+        if lead in first and at >= first[lead]:
+            ready[lead] = min(ready[lead], at + policy.grace)
     return ready
 
 
@@ -146,10 +171,13 @@ def rate_free_at(sent: Sequence[datetime], per_hour: int, at: datetime) -> datet
 
 
 def due_at(
-    pending: Sequence[Timed], sent: Sequence[datetime], policy: AlertPolicy
+    pending: Sequence[Timed],
+    sent: Sequence[datetime],
+    policy: AlertPolicy,
+    answered: Answered | None = None,
 ) -> datetime | None:
     """When the next alert text may go: None with nothing pending."""
-    ready = ready_at(pending, policy.window)
+    ready = ready_at(pending, policy, answered)
     if not ready:
         return None
     at = min(ready.values())
@@ -165,14 +193,18 @@ def due_at(
 
 
 def take(
-    pending: Sequence[T], sent: Sequence[datetime], now: datetime, policy: AlertPolicy
+    pending: Sequence[T],
+    sent: Sequence[datetime],
+    now: datetime,
+    policy: AlertPolicy,
+    answered: Answered | None = None,
 ) -> list[T] | None:
     """What an alert text sent at `now` carries: every pending event of every lead whose
-    batch is complete; None if no text may go at `now`."""
-    due = due_at(pending, sent, policy)
+    batch is closed; None if no text may go at `now`."""
+    due = due_at(pending, sent, policy, answered)
     if due is None or now < due:
         return None
-    ready = ready_at(pending, policy.window)
+    ready = ready_at(pending, policy, answered)
     return [e for e in pending if ready[e.lead_id] <= now]
 
 

@@ -36,7 +36,16 @@ class BillingGate:
         self, uow: UnitOfWork, tenant: Tenant, message: Message, now: datetime
     ) -> HoldReason | None:
         """The subscription's hold on this message, usage aside (None: none)."""
-        if self.policy is None or message.kind in _NEVER_HELD:
+        if message.kind in _NEVER_HELD:
+            return None
+        return self.subscription_hold(uow, tenant, now)
+
+    def subscription_hold(
+        self, uow: UnitOfWork, tenant: Tenant, now: datetime
+    ) -> HoldReason | None:
+        """What the subscription holds at `now` (trial over, unpaid, cancelled), None when
+        it lets automated texts out; the owner's alerts and digests are held with it."""
+        if self.policy is None:
             return None
         subscription = uow.subscriptions.get(tenant.id)
         trial_ends_at = self.policy.trial_ends_at(tenant.created_at)

@@ -11,6 +11,7 @@ from lily_core.domain.leads import (
     Conversation,
     Lead,
 )
+from lily_core.domain.owner_alerts import AlertKind
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import Conflict, InvalidInput
 from lily_core.ports.clock import Clock
@@ -23,6 +24,7 @@ from lily_core.use_cases.inbound import (
     duplicate_of,
 )
 from lily_core.use_cases.outbox import enqueue_send, record_inbound
+from lily_core.use_cases.owner_alerts import note_alert, schedule_alert
 
 __all__ = ["CHATWOOT_IMAGE_TYPE", "HandleChatwootMessage", "IgnoredChatwootMessage"]
 
@@ -109,7 +111,13 @@ class HandleChatwootMessage:
                 now,
                 message_sid=event.dedupe_key,
             )
+            alert = None
+            if outcome == InboundOutcome.OPTED_OUT:  # the owner hears of it as for SMS
+                alert = note_alert(
+                    self.uow, tenant, AlertKind.OPT_OUT, lead, now, ref=event.dedupe_key
+                )
             self.uow.commit()
+        schedule_alert(self.queue, alert, request_id=request_id)
         if reply is not None:
             enqueue_send(self.queue, reply, now, conversation=conversation, request_id=request_id)
         return InboundResult(outcome, lead.id, inbound.id, reply.id if reply else None)

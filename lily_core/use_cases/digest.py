@@ -19,6 +19,7 @@ from lily_core.ports.clock import Clock
 from lily_core.ports.email import EmailSender
 from lily_core.ports.providers import SmsSender
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.billing_gate import BillingGate
 from lily_core.use_cases.stats import GetStats, Stats
 
 LATE_LIMIT = timedelta(hours=6)  # a digest not sent by then (Lily was down) waits for tomorrow
@@ -110,7 +111,9 @@ class SendDailyDigests:
     committed before anything is sent, and a second worker finds it), then send yesterday's
     figures to the owner's alert numbers and, when email is set up and the tenant gave an
     address, by email. The SMS are recorded as an owner alert text: counted apart from the
-    plan's customer allowance."""
+    plan's customer allowance, and not under the alerts' hourly limit (it carries no alert
+    events). A subscription that holds the customers' automated texts (BillingGate) holds
+    the digest's SMS too; the email, which costs nothing, still goes."""
 
     def __init__(
         self,
@@ -120,9 +123,11 @@ class SendDailyDigests:
         sms: SmsSender,
         dashboard_url: str,
         email: EmailSender | None = None,
+        billing: BillingGate | None = None,
     ) -> None:
         self.uow, self.stats, self.clock, self.sms, self.email = uow, stats, clock, sms, email
         self.dashboard_url = dashboard_url.rstrip("/")
+        self.billing = billing or BillingGate(None)
 
     def __call__(self) -> list[DigestResult]:
         now = self.clock.now()
@@ -130,26 +135,28 @@ class SendDailyDigests:
             due = [t.id for t in self.uow.tenants.list() if digest_due(t, now) is not None]
         return [r for tenant_id in due if (r := self._one(tenant_id, now)) is not None]
 
-    def _claim(self, tenant_id: str, now: datetime) -> tuple[Tenant, date] | None:
+    def _claim(self, tenant_id: str, now: datetime) -> tuple[Tenant, date, str | None] | None:
+        """The tenant, the day, and the billing hold on its SMS (None: none)."""
         with self.uow.for_tenant(tenant_id):
             tenant = self.uow.tenants.get(tenant_id)
             day = digest_due(tenant, now) if tenant is not None else None
             if tenant is None or day is None:
                 return None
             tenant.digest_sent_on = day
+            hold = self.billing.subscription_hold(self.uow, tenant, now)
             self.uow.commit()
-        return tenant, day
+        return tenant, day, hold.explanation if hold else None
 
     def _one(self, tenant_id: str, now: datetime) -> DigestResult | None:
         claimed = self._claim(tenant_id, now)
         if claimed is None:
             return None
-        tenant, today = claimed
+        tenant, today, held = claimed
         yesterday = today - timedelta(days=1)
         stats = self.stats(Principal(tenant, Role.OWNER), start=yesterday, end=yesterday)
         digest = compose_digest(tenant, stats, f"{self.dashboard_url}/stats/")
-        recipients = tenant.alert_recipients()
-        sent, errors = 0, []
+        recipients = [] if held else tenant.alert_recipients()
+        sent, errors = 0, [f"SMS {held}"] if held else []
         for number in recipients:
             try:
                 self.sms.send(tenant, to=number, body=digest.sms)

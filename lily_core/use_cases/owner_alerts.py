@@ -17,8 +17,9 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 from lily_core.domain.compliance import Keyword, parse_keyword
-from lily_core.domain.leads import Lead
+from lily_core.domain.leads import Direction, Lead
 from lily_core.domain.owner_alerts import (
+    ANSWER_GRACE,
     BATCH_WINDOW,
     DETAIL_MAX,
     HOUR,
@@ -26,6 +27,7 @@ from lily_core.domain.owner_alerts import (
     AlertKind,
     AlertPolicy,
     AlertStatus,
+    Answered,
     LeadView,
     OwnerAlert,
     OwnerAlertText,
@@ -44,9 +46,39 @@ from lily_core.ports.clock import Clock
 from lily_core.ports.providers import SmsSender
 from lily_core.ports.queue import JitterQueue, QueueUnavailable, Task
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.billing_gate import BillingGate
 
 OWNER_ALERTS_TASK = "OWNER_ALERTS"
 SNIPPET_MAX = 80
+ANSWERS_LOOKED_AT = 20  # a lead's newest messages searched for Lily's last answer
+
+
+def answered(uow: UnitOfWork, tenant_id: str, pending: list[OwnerAlert]) -> Answered:
+    """lead id -> when Lily's first text to the lead since its first pending alert went out
+    (a text created since then, and sent): the batching rule's `answered`."""
+    first: dict[str, datetime] = {}
+    for alert in pending:
+        if alert.lead_id not in first or alert.occurred_at < first[alert.lead_id]:
+            first[alert.lead_id] = alert.occurred_at
+    found: dict[str, datetime] = {}
+    for lead_id, since in first.items():
+        page = uow.messages.list_for_lead(tenant_id, lead_id, limit=ANSWERS_LOOKED_AT)
+        outbound = [m for m in page.items if m.direction == Direction.OUTBOUND]
+        times = [m.sent_at for m in outbound if m.sent_at is not None and m.created_at >= since]
+        if times:
+            found[lead_id] = min(times)
+    return found
+
+
+def answer_closes_batch(
+    uow: UnitOfWork, tenant_id: str, lead_id: str, sent_at: datetime
+) -> datetime | None:
+    """In the transaction that records a text to `lead_id` as sent at `sent_at`: if the lead
+    has alerts pending, the instant their batch closes (for `schedule_alerts` after the
+    commit); None otherwise."""
+    if any(alert.lead_id == lead_id for alert in uow.owner_alerts.pending(tenant_id)):
+        return sent_at + ANSWER_GRACE
+    return None
 
 
 def alert_policy(tenant: Tenant) -> AlertPolicy:
@@ -165,8 +197,16 @@ def owner_reply(
     return (lead_id, found.group(1).strip()) if lead_id else None
 
 
+def recent_alert_times(uow: UnitOfWork, tenant_id: str, now: datetime) -> list[datetime]:
+    """When the alert texts of the last hour went (those the hourly limit counts): not the
+    ones that failed, nor the daily digests."""
+    texts = uow.owner_alerts.texts_since(tenant_id, now - HOUR)
+    return [t.created_at for t in texts if not t.failed and not t.digest]
+
+
 class AlertOutcome(enum.StrEnum):
     SENT = "sent"
+    HELD = "held"  # the tenant's subscription lets nothing out: the alerts are dropped
     NOT_DUE = "not_due"  # nothing may go yet: the task for when it may is enqueued
     NOTHING = "nothing"  # nothing pending
     TAKEN = "taken"  # another worker claimed these alerts first
@@ -188,9 +228,11 @@ class SendOwnerAlerts:
         clock: Clock,
         sms: SmsSender,
         dashboard_url: str,
+        billing: BillingGate | None = None,
     ) -> None:
         self.uow, self.queue, self.clock, self.sms = uow, queue, clock, sms
         self.dashboard_url = dashboard_url.rstrip("/")
+        self.billing = billing or BillingGate(None)
 
     def __call__(self, task: Task) -> AlertOutcome:
         if not task.tenant_id:
@@ -204,14 +246,18 @@ class SendOwnerAlerts:
             pending = self.uow.owner_alerts.pending(tenant_id)
             policy = alert_policy(tenant)
             sent_at = self._recent(tenant_id, now)
-            batch = take(pending, sent_at, now, policy)
-            due = due_at(pending, sent_at, policy) if batch is None else None
+            answers = answered(self.uow, tenant_id, pending)
+            batch = take(pending, sent_at, now, policy, answers)
+            due = due_at(pending, sent_at, policy, answers) if batch is None else None
+            hold = self.billing.subscription_hold(self.uow, tenant, now) if batch else None
         if batch is None:  # enqueued outside the transaction (SQLite: one writer)
             if due is not None:
                 schedule_alerts(self.queue, tenant_id, due, request_id=task.request_id)
             return AlertOutcome.NOT_DUE if pending else AlertOutcome.NOTHING
-        recipients = tenant.alert_recipients()
+        # Held by billing like the customers' automated texts: these alerts are dropped.
+        recipients = tenant.alert_recipients() if hold is None else []
         morning = any(policy.quiet_at(e.occurred_at) is not None for e in batch)
+        error = "no number to alert (none set, or all said STOP)"
         text = OwnerAlertText(
             tenant_id=tenant_id,
             created_at=now,
@@ -219,7 +265,7 @@ class SendOwnerAlerts:
             recipients=len(recipients),
             summary=morning or len({e.lead_id for e in batch}) > 1,
             failed=not recipients,
-            error=None if recipients else "no number to alert (none set, or all said STOP)",
+            error=None if recipients else (hold.explanation if hold else error),
         )
         with self.uow.for_tenant(tenant_id):
             if not self.uow.owner_alerts.claim(tenant_id, [e.id for e in batch], text.id):
@@ -237,14 +283,13 @@ class SendOwnerAlerts:
             self.uow.commit()
         if not recipients:
             self._next(tenant_id, now, task)
-            return AlertOutcome.DROPPED
+            return AlertOutcome.DROPPED if hold is None else AlertOutcome.HELD
         outcome = self._send(tenant, text, recipients, body, now)
         self._next(tenant_id, now, task)
         return outcome
 
     def _recent(self, tenant_id: str, now: datetime) -> list[datetime]:
-        texts = self.uow.owner_alerts.texts_since(tenant_id, now - HOUR)
-        return [t.created_at for t in texts if not t.failed]
+        return recent_alert_times(self.uow, tenant_id, now)
 
     def _quoted(self, tenant_id: str, alert: OwnerAlert) -> OwnerAlert:
         """A NEEDS_REPLY alert quotes the customer's message, read now (not stored twice)."""
@@ -306,7 +351,8 @@ class SendOwnerAlerts:
             if tenant is None:
                 return
             pending = self.uow.owner_alerts.pending(tenant_id)
-            due = due_at(pending, self._recent(tenant_id, now), alert_policy(tenant))
+            answers = answered(self.uow, tenant_id, pending)
+            due = due_at(pending, self._recent(tenant_id, now), alert_policy(tenant), answers)
         if due is not None:
             schedule_alerts(self.queue, tenant_id, max(due, now), request_id=task.request_id)
 
@@ -329,10 +375,9 @@ class ReconcileOwnerAlerts:
                 if tenant is None:
                     continue
                 pending = self.uow.owner_alerts.pending(tenant_id)
-                sent = self.uow.owner_alerts.texts_since(tenant_id, now - HOUR)
-                at = due_at(
-                    pending, [t.created_at for t in sent if not t.failed], alert_policy(tenant)
-                )
+                sent = recent_alert_times(self.uow, tenant_id, now)
+                answers = answered(self.uow, tenant_id, pending)
+                at = due_at(pending, sent, alert_policy(tenant), answers)
                 if at is not None:
                     due[tenant_id] = at
         for tenant_id, at in due.items():

@@ -16,6 +16,7 @@ from lily_core.domain.leads import (
     MessageKind,
     MessageStatus,
 )
+from lily_core.domain.owner_alerts import AlertKind
 from lily_core.domain.recipient import locate_recipient
 from lily_core.domain.state_rules import next_allowed
 from lily_core.domain.tenant import Tenant
@@ -34,6 +35,12 @@ from lily_core.ports.repositories import UnitOfWork
 from lily_core.use_cases.billing_gate import BillingGate
 from lily_core.use_cases.inbound import record_consent
 from lily_core.use_cases.outbox import enqueue_send
+from lily_core.use_cases.owner_alerts import (
+    answer_closes_batch,
+    note_alert,
+    schedule_alert,
+    schedule_alerts,
+)
 
 
 class SendOutcome(enum.StrEnum):
@@ -302,7 +309,11 @@ class SendMessage:
                 lead.first_contact_at = now
             if message.kind == MessageKind.REVIEW_REQUEST:
                 lead.last_review_request_at = now  # starts the tenant's review cooldown
+            # Lily answered the lead: its owner alerts need not wait out their minute.
+            closes = answer_closes_batch(self.uow, snap.tenant.id, lead.id, now)
             self.uow.commit()
+        if closes is not None:
+            schedule_alerts(self.queue, snap.tenant.id, closes)
         return SendOutcome.SANDBOX if sandbox else SendOutcome.SENT
 
     def _send(self, snap: _Snapshot) -> SentSms:
@@ -350,6 +361,7 @@ class SendMessage:
             if message is None or lead is None:
                 return
             now = self.clock.now()
+            alert = None
             message.status = MessageStatus.QUEUED if requeue else MessageStatus.FAILED
             message.error_code, message.error_message, message.updated_at = code, error, now
             # nothing went out: the count taken with the SENDING mark is given back
@@ -366,4 +378,8 @@ class SendMessage:
                     now,
                     channel=_channel(snap).value,
                 )
+                alert = note_alert(
+                    self.uow, snap.tenant, AlertKind.OPT_OUT, lead, now, ref=f"sms:{message.id}"
+                )
             self.uow.commit()
+        schedule_alert(self.queue, alert)

@@ -1,8 +1,9 @@
 """Issue 18 end to end, on both backends with the Twilio stand-in: the owner's phone hears
-of every lead. A missed call texts the customer back and the owner once, from the business
-number, naming the caller and linking the conversation; a burst of events for one lead is
-one alert; an event in the owner's quiet hours waits for the morning summary; an owner's
-STOP turns the alerts off (and START back on)."""
+of every lead. A missed call texts the customer back and, a few seconds after that text, the
+owner once, from the business number, naming the caller and linking the conversation; a
+burst of events for one lead before its alert goes is one alert; an event in the owner's
+quiet hours waits for the morning summary; an owner's STOP turns the alerts off (and START
+back on); a customer's opt-out, even one only the carrier knew of (21610), alerts them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from lily_adapters.sql.uow import set_tenant_scope
-from lily_core.domain.owner_alerts import ALERT_SWITCHES
+from lily_core.domain.owner_alerts import ALERT_SWITCHES, ANSWER_GRACE
 from lily_core.domain.tenant import Tenant
 from tests.e2e.conftest import (
     BUSINESS_PHONE,
@@ -54,12 +55,16 @@ def alert_counts(lily: Lily) -> list[tuple[int, int]]:
 
 def test_a_missed_call_texts_the_customer_back_and_alerts_the_owner_once(lily: Lily) -> None:
     lily.missed_call("CA" + "a" * 32)
-    lily.run_worker_at(after(START, JITTER_MAX + 0.5))
+    sent_at = after(START, JITTER_MAX + 0.5)
+    lily.run_worker_at(sent_at)
     [text_back] = lily.texts_to(CALLER)
     assert text_back.from_ == BUSINESS_PHONE
-    assert owner_texts(lily) == []  # the alert waits out its minute of batching
+    assert owner_texts(lily) == []  # the alert waits a few seconds, for what follows
 
-    lily.run_worker_at(after(START, 61))
+    lily.run_worker_at(sent_at + ANSWER_GRACE - timedelta(milliseconds=100))
+    assert owner_texts(lily) == []
+    lily.run_worker_at(sent_at + ANSWER_GRACE)  # 5 s after the text-back: the alert
+    assert len(owner_texts(lily)) == 1
     lily.run_worker_at(after(START, 3600))  # and nothing more comes later
     [alert] = [m for m in lily.twilio.messages if m.to == FORWARD_TO]
     assert alert.from_ == BUSINESS_PHONE
@@ -83,17 +88,23 @@ def test_alerts_go_to_every_notify_to_number_instead_of_forward_to(lily: Lily) -
     assert alert_counts(lily) == [(1, 2)]
 
 
-def test_three_events_for_one_lead_within_a_minute_are_one_alert(lily: Lily) -> None:
+def test_three_events_for_one_lead_before_its_alert_goes_are_one_alert(lily: Lily) -> None:
     import_pricebook(lily)
-    lily.missed_call("CA" + "c" * 32)  # 1: a new lead
-    lily.clock.current = after(START, 20)
-    mms(lily, "house, ZIP 75201")  # 2: photos + ZIP, the quote goes out
-    lily.run_worker_at(after(START, 40))
+    lily.missed_call("CA" + "c" * 32)  # 1: a new lead; its text-back waits out 10-45 s
+    lily.clock.current = after(START, 1)
+    mms(lily, "house, ZIP 75201")  # 2: photos + ZIP
+    lily.run_worker_at(after(START, 2))  # the quote is made, and waits out its own jitter
+    lily.clock.current = after(START, 3)
     text(lily, "Can you come Tuesday morning instead?")  # 3: words Lily cannot answer
-    lily.run_worker_at(after(START, 59))
-    assert owner_texts(lily) == []
+    lily.run_worker_at(after(START, 4))
+    assert lily.texts_to(CALLER) == [] and owner_texts(lily) == []
 
-    lily.run_worker_at(after(START, 62))
+    answered = after(START, JITTER_MAX + 5)
+    lily.run_worker_at(answered)  # the text-back and the quote go out
+    assert len(lily.texts_to(CALLER)) == 2
+    lily.run_worker_at(answered + ANSWER_GRACE - timedelta(milliseconds=100))
+    assert owner_texts(lily) == []
+    lily.run_worker_at(answered + ANSWER_GRACE)
     lily.run_worker_at(after(START, 3600))
     [alert] = owner_texts(lily)
     assert f"Missed call from {CALLER_NATIONAL}" in alert
@@ -152,6 +163,21 @@ def test_a_customer_opt_out_alerts_the_owner_and_the_switch_turns_it_off(lily: L
     lily.run_worker_at(after(START, 200))
     [alert] = owner_texts(lily)
     assert f"{CALLER_NATIONAL} opted out of texts" in alert
+
+
+def test_a_caller_the_carrier_says_unsubscribed_alerts_the_owner(lily: Lily) -> None:
+    lily.twilio.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
+    lily.missed_call("CA" + "2" * 32)
+    lily.run_worker_at(after(START, JITTER_MAX + 0.5))
+    assert lily.texts_to(CALLER) == [] and lily.lead().opted_out  # Twilio refused the text
+    lily.run_worker_at(after(START, 59))
+    assert owner_texts(lily) == []  # no text-back went: the batch waits out its minute
+
+    lily.run_worker_at(after(START, 61))
+    [alert] = owner_texts(lily)
+    assert f"Missed call from {CALLER_NATIONAL}" in alert
+    assert "they opted out of texts" in alert
+    assert alert_counts(lily) == [(2, 1)]
 
 
 def test_the_owner_answers_an_alert_from_their_phone_and_the_customer_gets_it(
