@@ -32,6 +32,7 @@ def billing_dict(view: BillingView) -> dict[str, Any]:
         "sms_used": view.usage.automated,
         "sms_limit": state.sms_limit if state else None,
         "manual_sms": view.usage.manual,
+        "alert_sms": view.alert_sms,
         "held_reason": view.held_reason.value if view.held_reason else None,
     }
 

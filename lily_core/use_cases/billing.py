@@ -23,6 +23,7 @@ from lily_core.errors import Conflict, NotFound
 from lily_core.ports.clock import Clock
 from lily_core.ports.providers import PaymentGateway
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.tenants import alerts_sent_this_month
 
 __all__ = [
     "BILLING_OFF",
@@ -39,11 +40,14 @@ BILLING_OFF = "billing is not set up on this Lily (no LILY_STRIPE_SECRET_KEY)"
 @attrs.frozen
 class BillingView:
     """A tenant's billing now. `state` is None when billing is off (no trial, no limit);
-    `held_reason` is why automated messages are held right now, if they are."""
+    `held_reason` is why automated messages are held right now, if they are; `alert_sms`
+    the SMS sent to the owner's own phones this month (alerts and digests, issue 18),
+    counted apart from `usage` and never against the allowance."""
 
     state: BillingState | None
     usage: SmsUsage
     held_reason: HoldReason | None
+    alert_sms: int = 0
 
     @property
     def enabled(self) -> bool:
@@ -55,15 +59,16 @@ def billing_view(
 ) -> BillingView:
     """The tenant's BillingView, read in `uow` (scoped to the tenant, inside its block)."""
     usage = uow.sms_usage.get(tenant.id, usage_period(now))
+    alert_sms = alerts_sent_this_month(uow, tenant.id, now)
     if policy is None:
-        return BillingView(None, usage, None)
+        return BillingView(None, usage, None, alert_sms)
     state = billing_state(
         uow.subscriptions.get(tenant.id),
         trial_ends_at=policy.trial_ends_at(tenant.created_at),
         now=now,
         policy=policy,
     )
-    return BillingView(state, usage, hold_reason(state, usage.automated))
+    return BillingView(state, usage, hold_reason(state, usage.automated), alert_sms)
 
 
 class GetBilling:

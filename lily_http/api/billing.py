@@ -33,6 +33,10 @@ class BillingOut(BaseModel):
     sms_used: int = Field(description="Automated SMS sent this month (UTC)")
     sms_limit: int | None = Field(description="This month's allowance; null: unlimited")
     manual_sms: int = Field(description="Manual replies sent this month, not counted")
+    alert_sms: int = Field(
+        description="SMS to the owner's own phones this month (UTC): alerts and daily "
+        "digests, counted apart, never in sms_used nor against the allowance"
+    )
     held_reason: str | None = Field(
         description="Why automated messages are held now (trial_ended, subscription_canceled, "
         "subscription_unpaid, subscription_expired, subscription_paused, "
@@ -51,6 +55,7 @@ class BillingOut(BaseModel):
             sms_used=view.usage.automated,
             sms_limit=state.sms_limit if state else None,
             manual_sms=view.usage.manual,
+            alert_sms=view.alert_sms,
             held_reason=view.held_reason.value if view.held_reason else None,
         )
 

@@ -350,6 +350,7 @@ def test_billing_off_means_no_trial_no_limit_and_says_so(
             "sms_used": 1,
             "sms_limit": None,
             "manual_sms": 0,
+            "alert_sms": 0,
             "held_reason": None,
         }
         response = lily.client.post(

@@ -25,6 +25,7 @@ from tests.e2e.conftest import (
     Lily,
     after,
 )
+from tests.e2e.dashboard_api import owner_headers
 from tests.e2e.test_quote_flow import import_pricebook, mms, new_sid, text
 
 CALLER_NATIONAL = "(512) 555-0123"  # CALLER as the owner reads it
@@ -75,6 +76,8 @@ def test_a_missed_call_texts_the_customer_back_and_alerts_the_owner_once(lily: L
     assert len(lily.texts_to(CALLER)) == 1  # the customer got the text-back only
     assert alert_counts(lily) == [(1, 1)]  # counted apart from the customers' texts
     assert lily.count_rows("messages") == 1  # an alert is not a message of the lead
+    billing = lily.client.get("/api/v1/billing", headers=owner_headers(lily)).json()
+    assert (billing["sms_used"], billing["alert_sms"]) == (1, 1)  # and shown apart
 
 
 def test_alerts_go_to_every_notify_to_number_instead_of_forward_to(lily: Lily) -> None:

@@ -15,12 +15,13 @@ describe("BillingPage", () => {
     stubApi({
       "GET /api/v1/billing": () => ({
         status: 200,
-        body: { enabled: true, plan: "starter", status: "trialing", trial_ends_at: "2026-06-15T05:00:00Z", current_period_end: null, sms_used: 120, sms_limit: 500, manual_sms: 3, held_reason: null },
+        body: { enabled: true, plan: "starter", status: "trialing", trial_ends_at: "2026-06-15T05:00:00Z", current_period_end: null, sms_used: 120, sms_limit: 500, manual_sms: 3, alert_sms: 4, held_reason: null },
       }),
     });
     renderSignedIn(<BillingPage />);
     const meter = await screen.findByRole("meter", { name: "Automated texts used this month" });
     expect(meter).toHaveAttribute("aria-valuetext", "120 of 500");
+    expect(screen.getByText(/Alert texts to your own phones this month: 4 \(not counted/)).toBeInTheDocument();
     expect(screen.getByText("starter")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Open the billing portal" })).toBeEnabled();
     expect(screen.queryByRole("button", { name: /Choose/ })).toBeNull();
@@ -32,7 +33,7 @@ describe("BillingPage", () => {
     const requests = stubApi({
       "GET /api/v1/billing": () => ({
         status: 200,
-        body: { enabled: true, plan: null, status: "trialing", trial_ends_at: null, current_period_end: null, sms_used: 0, sms_limit: 500, manual_sms: 0, held_reason: null },
+        body: { enabled: true, plan: null, status: "trialing", trial_ends_at: null, current_period_end: null, sms_used: 0, sms_limit: 500, manual_sms: 0, alert_sms: 0, held_reason: null },
       }),
       "POST /api/v1/billing/checkout": () => ({ status: 200, body: { url: "https://checkout.stripe.com/c/pay/cs_test_1" } }),
     });
@@ -48,7 +49,7 @@ describe("BillingPage when this Lily does not bill", () => {
     stubApi({
       "GET /api/v1/billing": () => ({
         status: 200,
-        body: { enabled: false, plan: null, status: "disabled", trial_ends_at: null, current_period_end: null, sms_used: 7, sms_limit: null, manual_sms: 2, held_reason: null },
+        body: { enabled: false, plan: null, status: "disabled", trial_ends_at: null, current_period_end: null, sms_used: 7, sms_limit: null, manual_sms: 2, alert_sms: 0, held_reason: null },
       }),
     });
     renderSignedIn(<BillingPage />);
@@ -61,7 +62,7 @@ describe("BillingPage when this Lily does not bill", () => {
     stubApi({
       "GET /api/v1/billing": () => ({
         status: 200,
-        body: { enabled: true, plan: null, status: "trial_ended", trial_ends_at: "2026-06-01T00:00:00Z", current_period_end: null, sms_used: 40, sms_limit: 500, manual_sms: 0, held_reason: "trial_ended" },
+        body: { enabled: true, plan: null, status: "trial_ended", trial_ends_at: "2026-06-01T00:00:00Z", current_period_end: null, sms_used: 40, sms_limit: 500, manual_sms: 0, alert_sms: 0, held_reason: "trial_ended" },
       }),
     });
     renderSignedIn(<BillingPage />);

@@ -117,7 +117,7 @@ function Billing({ billing }: { billing: Billing }) {
   );
 }
 
-/** This month's automated texts against the plan's allowance. */
+/** This month's automated texts against the plan's allowance, and the owner's alerts apart. */
 function Usage({ billing }: { billing: Billing }) {
   const used = billing.sms_used;
   const limit = billing.sms_limit;
@@ -140,6 +140,9 @@ function Usage({ billing }: { billing: Billing }) {
       </div>
       <p className="mt-1 text-sm tabular-nums text-slate-700">
         {used} {limit ? `of ${limit}` : "(no limit)"} · manual replies do not count ({billing.manual_sms} this month)
+      </p>
+      <p className="mt-1 text-sm tabular-nums text-slate-700">
+        Alert texts to your own phones this month: {billing.alert_sms} (not counted in your plan&apos;s texts)
       </p>
     </section>
   );

@@ -720,6 +720,11 @@ export interface components {
         /** BillingOut */
         BillingOut: {
             /**
+             * Alert Sms
+             * @description SMS to the owner's own phones this month (UTC): alerts and daily digests, counted apart, never in sms_used nor against the allowance
+             */
+            alert_sms: number;
+            /**
              * Current Period End
              * @description The subscription's period end
              */
