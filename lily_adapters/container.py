@@ -126,12 +126,16 @@ def _queue(settings: Settings, engine: sa.Engine, clock: Clock) -> Iterator[Jitt
         yield sql
 
 
-def _sms_sender(settings: Settings) -> SmsSender:
+def _provider_policy(settings: Settings) -> ProviderPolicy:
+    """The provider policy (issue 13), one per process for every provider's adapter: a
+    breaker per provider and credential, bounded retries, each sending number's rate."""
+    return ProviderPolicy(
+        redis_url=settings.redis_url, sends_per_second=settings.sms_rate_per_number
+    )
+
+
+def _sms_sender(settings: Settings, policy: ProviderPolicy) -> SmsSender:
     if settings.twilio_enabled:
-        # the provider policy (issue 13): breaker per account, retries, each number's rate
-        policy = ProviderPolicy(
-            redis_url=settings.redis_url, sends_per_second=settings.sms_rate_per_number
-        )
         return TwilioSmsSender(
             settings.twilio_account_sid,
             settings.platform_twilio_token,
@@ -181,34 +185,37 @@ def _photo_store(settings: Settings, clock: Clock) -> PhotoStore:
     )
 
 
-def _chatwoot_client(settings: Settings) -> Iterator[ChatwootClient | None]:
+def _chatwoot_client(settings: Settings, policy: ProviderPolicy) -> Iterator[ChatwootClient | None]:
     if not (settings.chatwoot_url and settings.chatwoot_api_token):
         yield None
         return
     client = HttpChatwootClient(
-        settings.chatwoot_url, settings.chatwoot_api_token.get_secret_value()
+        settings.chatwoot_url, settings.chatwoot_api_token.get_secret_value(), policy=policy
     )
     yield client
     client.close()
 
 
-def _media_fetcher(settings: Settings) -> Iterator[TwilioMediaFetcher]:
+def _media_fetcher(settings: Settings, policy: ProviderPolicy) -> Iterator[TwilioMediaFetcher]:
     fetcher = TwilioMediaFetcher(
         settings.twilio_account_sid,
         settings.platform_twilio_token,
         api_url=settings.twilio_api_url,
+        policy=policy,
     )
     yield fetcher
     fetcher.close()
 
 
-def _calendar(settings: Settings) -> Iterator[Calendar | None]:
+def _calendar(settings: Settings, policy: ProviderPolicy) -> Iterator[Calendar | None]:
     """Google Calendar when LILY_GOOGLE_SERVICE_ACCOUNT_FILE is set, else None (sync off)."""
     if settings.google_service_account_file is None:
         yield None
         return
     calendar = GoogleCalendar(
-        str(settings.google_service_account_file), settings.google_calendar_api_url
+        str(settings.google_service_account_file),
+        settings.google_calendar_api_url,
+        policy=policy,
     )
     yield calendar
     calendar.close()
@@ -232,7 +239,7 @@ def _stripe_prices(settings: Settings) -> dict[str, Plan]:
     return {price: plan for plan, price in prices.items() if price}
 
 
-def _payment_gateway(settings: Settings) -> Iterator[PaymentGateway | None]:
+def _payment_gateway(settings: Settings, policy: ProviderPolicy) -> Iterator[PaymentGateway | None]:
     if settings.stripe_secret_key is None:
         yield None
         return
@@ -240,6 +247,7 @@ def _payment_gateway(settings: Settings) -> Iterator[PaymentGateway | None]:
         settings.stripe_secret_key.get_secret_value(),
         api_url=settings.stripe_api_url,
         prices={Plan.STARTER: settings.stripe_price_starter, Plan.PRO: settings.stripe_price_pro},
+        policy=policy,
     )
     yield gateway
     gateway.close()
@@ -293,15 +301,16 @@ class Container(containers.DeclarativeContainer):
     )
 
     # providers' adapters
-    sms_sender = providers.Singleton(_sms_sender, settings)
-    media_fetcher = providers.Resource(_media_fetcher, settings)
+    provider_policy = providers.Singleton(_provider_policy, settings)
+    sms_sender = providers.Singleton(_sms_sender, settings, provider_policy)
+    media_fetcher = providers.Resource(_media_fetcher, settings, provider_policy)
     photo_store = providers.Singleton(_photo_store, settings, clock)
-    chatwoot_client = providers.Resource(_chatwoot_client, settings)
-    calendar = providers.Resource(_calendar, settings)
+    chatwoot_client = providers.Resource(_chatwoot_client, settings, provider_policy)
+    calendar = providers.Resource(_calendar, settings, provider_policy)
     status_callback_url = providers.Callable(
         lambda s: f"{s.public_url}/webhooks/twilio/sms/status", settings
     )
-    payment_gateway = providers.Resource(_payment_gateway, settings)
+    payment_gateway = providers.Resource(_payment_gateway, settings, provider_policy)
     billing_policy = providers.Singleton(_billing_policy, settings)
     stripe_prices = providers.Singleton(_stripe_prices, settings)
 
