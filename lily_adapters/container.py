@@ -431,7 +431,14 @@ class Container(containers.DeclarativeContainer):
         SyncCalendar, uow, calendar, clock, settings.provided.public_url
     )
     reconcile_outbox = providers.Factory(
-        ReconcileOutbox, uow, queue, clock, grace=timedelta(minutes=2)
+        ReconcileOutbox,
+        uow,
+        queue,
+        clock,
+        grace=timedelta(minutes=2),
+        calendar_sync=providers.Callable(
+            lambda s: s.google_service_account_file is not None, settings
+        ),
     )
 
 

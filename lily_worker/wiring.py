@@ -48,13 +48,19 @@ def build_worker(container: Container) -> Worker:
 
     def reconcile() -> None:
         done = container.reconcile_outbox().reconcile()
-        if done.total:
+        if done.queued or done.sending:
             logger.bind(queued=done.queued, sending=done.sending).warning(
                 "reconciler re-queued {} message(s) whose task was lost: {} queued, {} found"
                 " interrupted mid-send (SENDING)",
-                done.total,
+                done.queued + done.sending,
                 done.queued,
                 done.sending,
+            )
+        if done.photos or done.calendar:
+            logger.bind(photos=done.photos, calendar=done.calendar).warning(
+                "reconciler re-queued tasks the queue lost: {} photo copies, {} calendar syncs",
+                done.photos,
+                done.calendar,
             )
 
     def release() -> None:

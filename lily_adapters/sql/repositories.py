@@ -424,6 +424,18 @@ class SqlMessageRepository(_SqlRepository[Message], ports.MessageRepository):
         )
         return self._all(stmt.order_by(c.updated_at, self._ordered_id()).limit(limit))
 
+    def list_received(
+        self, *, created_after: datetime, created_before: datetime, limit: int = 1000
+    ) -> builtins.list[Message]:
+        c = t.messages.c  # served by the (status, created_at) index
+        stmt = sa.select(Message).where(
+            c.status == MessageStatus.RECEIVED,
+            c.created_at >= created_after,
+            c.created_at < created_before,
+            c.direction == Direction.INBOUND,
+        )
+        return self._all(stmt.order_by(c.created_at.desc(), self._ordered_id().desc()).limit(limit))
+
     def count_failed(self, error_code: str) -> int:
         c = t.messages.c
         stmt = sa.select(sa.func.count()).where(
@@ -492,6 +504,17 @@ class SqlBookingRepository(_SqlRepository[Booking], ports.BookingRepository):
     ) -> Page[Booking]:
         stmt = sa.select(Booking).where(t.bookings.c.tenant_id == tenant_id)
         return self._newest_first(stmt, limit, after)
+
+    def list_calendar_behind(
+        self, *, updated_after: datetime, updated_before: datetime, limit: int = 500
+    ) -> builtins.list[Booking]:
+        c = t.bookings.c  # served by ix_bookings_updated
+        stmt = sa.select(Booking).where(
+            c.updated_at >= updated_after,
+            c.updated_at < updated_before,
+            sa.or_(c.calendar_synced_at.is_(None), c.calendar_synced_at < c.updated_at),
+        )
+        return self._all(stmt.order_by(c.updated_at, self._ordered_id()).limit(limit))
 
     def list_by_start(
         self,

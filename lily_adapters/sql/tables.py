@@ -318,9 +318,11 @@ bookings = sa.Table(
     sa.Column("attendee_email", Encrypted("bookings.attendee_email")),
     sa.Column("attendee_phone", Encrypted("bookings.attendee_phone")),
     sa.Column("calendar_event_id", sa.String(1024)),
+    sa.Column("calendar_synced_at", UtcDateTime),  # issue 13: the sync owed is recoverable
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("tenant_id", "calcom_uid"),
+    sa.Index("ix_bookings_updated", "updated_at"),  # the reconciler's recent changes
     sa.Index("ix_bookings_tenant_created_status", "tenant_id", "created_at", "status"),
     sa.Index("ix_bookings_tenant_start", "tenant_id", "start_at", "id"),  # soonest first
     sa.Index("ix_bookings_tenant_lead", "tenant_id", "lead_id", "status"),  # stats: booked leads

@@ -77,6 +77,9 @@ class Booking:
     attendee_email: str | None = None
     attendee_phone: str | None = None
     calendar_event_id: str | None = None
+    # The `updated_at` of the state the tenant's calendar last took (or refused for good):
+    # behind `updated_at`, a sync is owed (the reconciler re-queues it if its task is lost).
+    calendar_synced_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

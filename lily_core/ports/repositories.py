@@ -3,6 +3,7 @@ tenant id first: nothing of one tenant is reachable through another's id."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection
 from datetime import datetime
 from types import TracebackType
@@ -134,6 +135,13 @@ class MessageRepository(Protocol):
         first (for the reconciler: the task that was sending them may be lost)."""
         ...
 
+    def list_received(
+        self, *, created_after: datetime, created_before: datetime, limit: int = 1000
+    ) -> list[Message]:
+        """Inbound messages RECEIVED in [created_after, created_before), all tenants, newest
+        first (for the reconciler: photos whose COPY_MEDIA task may be lost)."""
+        ...
+
     def count_failed(self, error_code: str) -> int:
         """Outbound messages FAILED with this error code, all tenants (for `lily queue
         stats`: interrupted sends that could not be cleared up)."""
@@ -184,6 +192,14 @@ class BookingRepository(Protocol):
         """The dashboard's list: soonest `start_at` first (then id), those starting in
         [start_from, start_before) with this status, of this lead; keyset-paginated on
         (start_at, id), the cursor carrying the last item's start_at."""
+        ...
+
+    def list_calendar_behind(
+        self, *, updated_after: datetime, updated_before: datetime, limit: int = 500
+    ) -> builtins.list[Booking]:
+        """Bookings changed in [updated_after, updated_before) whose calendar has not taken
+        that change (`calendar_synced_at` unset or older than `updated_at`), all tenants,
+        oldest change first (for the reconciler: their CALENDAR_SYNC task may be lost)."""
         ...
 
 

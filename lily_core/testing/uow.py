@@ -305,6 +305,18 @@ class _Messages(_Scoped):
         )
         return sorted(found, key=lambda m: (m.updated_at, m.id))[:limit]
 
+    def list_received(
+        self, *, created_after: datetime, created_before: datetime, limit: int = 1000
+    ) -> list[Message]:
+        found = self._where(
+            lambda m: (
+                m.direction == Direction.INBOUND
+                and m.status == MessageStatus.RECEIVED
+                and created_after <= m.created_at < created_before
+            )
+        )
+        return sorted(found, key=lambda m: (m.created_at, m.id), reverse=True)[:limit]
+
     def count_failed(self, error_code: str) -> int:
         return len(
             self._where(
@@ -351,6 +363,17 @@ class _Quotes(_Scoped):
 
 
 class _Bookings(_Scoped):
+    def list_calendar_behind(
+        self, *, updated_after: datetime, updated_before: datetime, limit: int = 500
+    ) -> list[Booking]:
+        found = self._where(
+            lambda b: (
+                updated_after <= b.updated_at < updated_before
+                and (b.calendar_synced_at is None or b.calendar_synced_at < b.updated_at)
+            )
+        )
+        return sorted(found, key=lambda b: (b.updated_at, b.id))[:limit]
+
     def get_by_uid(self, tenant_id: str, calcom_uid: str) -> Booking | None:
         return self._one(lambda b: b.tenant_id == tenant_id and b.calcom_uid == calcom_uid)  # type: ignore[no-any-return]
 

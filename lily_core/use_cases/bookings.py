@@ -39,8 +39,9 @@ from lily_core.domain.sanitize import require_id
 from lily_core.domain.tenant import Tenant
 from lily_core.errors import Conflict
 from lily_core.ports.clock import Clock
-from lily_core.ports.queue import JitterQueue, TaskType
+from lily_core.ports.queue import JitterQueue
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.calendar_sync import enqueue_calendar_sync
 from lily_core.use_cases.outbox import enqueue_send, open_conversation, queue_message
 from lily_core.use_cases.owner_alerts import note_alert, schedule_alert
 
@@ -340,15 +341,7 @@ class HandleBookingWebhook:
         effects.messages.append((message, conversation))
 
     def _enqueue_sync(self, tenant: Tenant, booking: Booking, request_id: str | None) -> None:
-        self.queue.enqueue(
-            TaskType.CALENDAR_SYNC,
-            tenant_id=tenant.id,
-            payload={"booking_id": booking.id},
-            run_at=self.clock.now(),
-            # one live task per booking state: a change made while a sync runs gets its own
-            dedupe_key=f"calendar:{booking.id}@{booking.updated_at.isoformat()}",
-            request_id=request_id,
-        )
+        enqueue_calendar_sync(self.queue, booking, self.clock.now(), request_id=request_id)
 
 
 def find_or_create_lead(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 import attrs
 
@@ -10,7 +11,7 @@ from lily_core.domain.records import Booking, BookingStatus, Quote
 from lily_core.errors import PermanentDeliveryError
 from lily_core.ports.clock import Clock
 from lily_core.ports.providers import Calendar, CalendarEvent
-from lily_core.ports.queue import Task
+from lily_core.ports.queue import JitterQueue, Task, TaskType
 from lily_core.ports.repositories import UnitOfWork
 
 
@@ -25,6 +26,22 @@ class _Plan:
     calendar_id: str
     event_id: str
     event: CalendarEvent | None  # None: delete
+    version: datetime  # the booking's updated_at this plan shows
+
+
+def enqueue_calendar_sync(
+    queue: JitterQueue, booking: Booking, now: datetime, *, request_id: str | None = None
+) -> str | None:
+    """Enqueue the CALENDAR_SYNC task of a committed booking change: one live task per
+    booking state (a change made while a sync runs gets its own)."""
+    return queue.enqueue(
+        TaskType.CALENDAR_SYNC,
+        tenant_id=booking.tenant_id,
+        payload={"booking_id": booking.id},
+        run_at=now,
+        dedupe_key=f"calendar:{booking.id}@{booking.updated_at.isoformat()}",
+        request_id=request_id,
+    )
 
 
 def event_summary(booking: Booking, lead: Lead | None) -> str:
@@ -39,7 +56,11 @@ class SyncCalendar:
     The event id is derived from the booking's uid and stored on the booking before the
     first write, then reused, so a retried or repeated sync never creates a second event.
     No calendar adapter, or a tenant without `google_calendar_id`: nothing to do. Calendar
-    errors propagate for the worker to retry (transient) or dead-letter (permanent)."""
+    errors propagate for the worker to retry (transient) or dead-letter (permanent).
+
+    Once the calendar has taken the booking's state (or refused it for good), the booking's
+    `calendar_synced_at` records which (its `updated_at`), so the reconciler knows which
+    bookings still owe a sync whose task was lost."""
 
     def __init__(
         self, uow: UnitOfWork, calendar: Calendar | None, clock: Clock, public_url: str
@@ -57,11 +78,28 @@ class SyncCalendar:
         if plan is None:
             return CalendarOutcome.SKIPPED
         # The provider call runs outside the transaction: no row is locked while it waits.
-        if plan.event is None:
-            self.calendar.delete_event(plan.calendar_id, plan.event_id)
-            return CalendarOutcome.DELETED
-        self.calendar.upsert_event(plan.calendar_id, plan.event_id, plan.event)
-        return CalendarOutcome.UPSERTED
+        try:
+            if plan.event is None:
+                self.calendar.delete_event(plan.calendar_id, plan.event_id)
+                outcome = CalendarOutcome.DELETED
+            else:
+                self.calendar.upsert_event(plan.calendar_id, plan.event_id, plan.event)
+                outcome = CalendarOutcome.UPSERTED
+        except PermanentDeliveryError:
+            self._synced(task.tenant_id, booking_id, plan.version)  # given up on: not owed
+            raise
+        self._synced(task.tenant_id, booking_id, plan.version)
+        return outcome
+
+    def _synced(self, tenant_id: str, booking_id: str, version: datetime) -> None:
+        with self.uow.for_tenant(tenant_id):
+            booking = self.uow.bookings.get(tenant_id, booking_id)
+            if booking is None:
+                return
+            synced = booking.calendar_synced_at
+            if synced is None or synced < version:  # a later sync may have recorded more
+                booking.calendar_synced_at = version
+                self.uow.commit()
 
     def _plan(self, tenant_id: str, booking_id: str) -> _Plan | None:
         with self.uow.for_tenant(tenant_id):
@@ -75,7 +113,9 @@ class SyncCalendar:
                 booking.calendar_event_id = calendar_event_id(booking.calcom_uid)
                 self.uow.commit()
             if booking.status == BookingStatus.CANCELLED:
-                return _Plan(tenant.google_calendar_id, booking.calendar_event_id, None)
+                return _Plan(
+                    tenant.google_calendar_id, booking.calendar_event_id, None, booking.updated_at
+                )
             lead = self.uow.leads.get(tenant_id, booking.lead_id)
             quote = self.uow.quotes.latest_for_lead(tenant_id, booking.lead_id)
             event = CalendarEvent(
@@ -86,7 +126,9 @@ class SyncCalendar:
                 timezone=tenant.timezone,
                 location=booking.address,
             )
-            return _Plan(tenant.google_calendar_id, booking.calendar_event_id, event)
+            return _Plan(
+                tenant.google_calendar_id, booking.calendar_event_id, event, booking.updated_at
+            )
 
     def _description(self, booking: Booking, lead: Lead | None, quote: Quote | None) -> str:
         return booking_description(

@@ -1,6 +1,7 @@
 """The outbox: outbound messages are committed as QUEUED rows with the state change that
 caused them, then a task is enqueued to send each. The database, not the queue, is the
-source of truth: `ReconcileOutbox` re-enqueues what the queue may have lost."""
+source of truth: `ReconcileOutbox` re-enqueues what the queue may have lost (sends, and the
+photo copies and calendar syncs that the database says are still owed)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from lily_core.domain.tenant import Tenant
 from lily_core.ports.clock import Clock
 from lily_core.ports.queue import JitterQueue, TaskType
 from lily_core.ports.repositories import UnitOfWork
+from lily_core.use_cases.calendar_sync import enqueue_calendar_sync
+from lily_core.use_cases.copy_media import enqueue_copy_media, needs_copy
 
 _TASK_TYPES = {
     MessageKind.MISSED_CALL: TaskType.MISSED_CALL_SMS,
@@ -168,10 +171,12 @@ def _enqueue(
 class Reconciled:
     queued: int  # QUEUED messages whose task the queue had lost, enqueued again
     sending: int  # messages interrupted mid-send (SENDING) whose task was lost, enqueued again
+    photos: int = 0  # inbound messages with photos not yet copied: COPY_MEDIA enqueued again
+    calendar: int = 0  # bookings their calendar has not taken: CALENDAR_SYNC enqueued again
 
     @property
     def total(self) -> int:
-        return self.queued + self.sending
+        return self.queued + self.sending + self.photos + self.calendar
 
 
 class ReconcileOutbox:
@@ -179,10 +184,26 @@ class ReconcileOutbox:
     longer than `grace` (a send was interrupted, and its task is gone: a flushed Redis, a
     task dead-lettered by an older Lily): if its task is still in the queue the dedupe key
     makes this a no-op; if the queue lost it, it is back, and SendMessage's re-run finds
-    out from the provider whether the interrupted send went out."""
+    out from the provider whether the interrupted send went out.
 
-    def __init__(self, uow: UnitOfWork, queue: JitterQueue, clock: Clock, grace: timedelta) -> None:
+    Likewise, over the last `horizon`: inbound messages with photos not yet copied (nor
+    given up on) get their COPY_MEDIA task again, and, when `calendar_sync` is on, bookings
+    changed since their calendar last took them, of tenants with a calendar, get their
+    CALENDAR_SYNC task again. Both tasks are idempotent (a photo stored is skipped, an event
+    is written under its booking's id), and enqueued under the same dedupe keys as first."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        queue: JitterQueue,
+        clock: Clock,
+        grace: timedelta,
+        *,
+        horizon: timedelta = timedelta(days=1),
+        calendar_sync: bool = False,
+    ) -> None:
         self.uow, self.queue, self.clock, self.grace = uow, queue, clock, grace
+        self.horizon, self.calendar_sync = horizon, calendar_sync
 
     def __call__(self) -> int:
         return self.reconcile().total
@@ -203,4 +224,29 @@ class ReconcileOutbox:
             conversation = conversations.get(message.conversation_id or "")
             if _enqueue(self.queue, message, now, conversation=conversation):
                 counts[message.status] += 1
-        return Reconciled(counts[MessageStatus.QUEUED], counts[MessageStatus.SENDING])
+        return Reconciled(
+            counts[MessageStatus.QUEUED],
+            counts[MessageStatus.SENDING],
+            photos=self._photos(now),
+            calendar=self._calendar(now) if self.calendar_sync else 0,
+        )
+
+    def _photos(self, now: datetime) -> int:
+        with self.uow.across_tenants():
+            received = self.uow.messages.list_received(
+                created_after=now - self.horizon, created_before=now - self.grace
+            )
+        owed = [m for m in received if needs_copy(m)]
+        return sum(1 for m in owed if enqueue_copy_media(self.queue, m, now))
+
+    def _calendar(self, now: datetime) -> int:
+        with self.uow.across_tenants():
+            behind = self.uow.bookings.list_calendar_behind(
+                updated_after=now - self.horizon, updated_before=now - self.grace
+            )
+            tenants = {b.tenant_id: self.uow.tenants.get(b.tenant_id) for b in behind}
+        owed = [
+            b for b in behind
+            if (tenant := tenants[b.tenant_id]) is not None and tenant.google_calendar_id
+        ]  # fmt: skip
+        return sum(1 for b in owed if enqueue_calendar_sync(self.queue, b, now))
