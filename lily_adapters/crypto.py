@@ -13,7 +13,11 @@ reencrypt`), then drop the old key.
 A blind index is HMAC-SHA256, under a key of its own, of what a query looks up (a
 normalised phone number, a lower-cased email, the last four digits of a number...), with the
 tenant and the kind of value in the MAC: equal values of one tenant index equally, while
-the same number at two tenants, or as two kinds, does not.
+the same number at two tenants, or as two kinds, does not. Its key can be rotated too
+(`lily keys rotate-index`, then `lily keys reindex`): LILY_BLIND_INDEX_KEY is then a ring,
+`id:key,id:key` newest first (a bare key is the ring of one key, `b1`); the newest key
+indexes what is written, and a lookup asks for the value's index under every key of the
+ring (one `IN` of the same indexed column), so rows not yet recomputed are still found.
 """
 
 from __future__ import annotations
@@ -32,15 +36,19 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
     "BlindIndexer",
+    "BlindKeys",
     "DecryptionError",
     "FieldCipher",
     "FieldCrypto",
     "InvalidKeys",
     "KeyRing",
+    "format_blind_keys",
     "format_keys",
     "load_or_create",
     "new_key",
+    "parse_blind_keys",
     "parse_keys",
+    "rotated_blind_keys",
 ]
 
 _NONCE_BYTES = 12
@@ -164,16 +172,80 @@ class FieldCipher:
         return self.key_id(stored) == self._current
 
 
-class BlindIndexer:
-    """Deterministic, keyed digests of looked-up values (32 hex characters, 128 bits)."""
+# the blind-index keys: (id, key), newest first
+BlindKeys = tuple[tuple[str, bytes], ...]
+_BARE_BLIND_ID = "b1"
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < _KEY_BYTES:
-            raise InvalidKeys(f"the blind-index key must be at least {_KEY_BYTES} bytes")
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # copied: keyed once
+
+def parse_blind_keys(text: str) -> BlindKeys:
+    """LILY_BLIND_INDEX_KEY: a bare base64url key (the ring of one key, `b1`), or a ring
+    `id:base64url-key,...` newest first (base64url has no ':', so the two never mix up)."""
+    if ":" not in text:
+        try:
+            return ((_BARE_BLIND_ID, _unb64(text.strip())),)
+        except (binascii.Error, ValueError):
+            raise InvalidKeys("the blind-index key is not base64url") from None
+    keys = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kid, sep, encoded = item.partition(":")
+        if not sep:
+            raise InvalidKeys("each blind-index key must read id:base64url-key")
+        try:
+            keys.append((kid.strip(), _unb64(encoded.strip())))
+        except (binascii.Error, ValueError):
+            raise InvalidKeys(f"blind-index key {kid.strip()!r} is not base64url") from None
+    return tuple(keys)
+
+
+def format_blind_keys(keys: BlindKeys) -> str:
+    return ",".join(f"{kid}:{_b64(key)}" for kid, key in keys)
+
+
+def rotated_blind_keys(keys: BlindKeys) -> BlindKeys:
+    """`keys` with a fresh random key in front, named the next `bN` free."""
+    taken = {kid for kid, _ in keys}
+    n = len(keys) + 1
+    while f"b{n}" in taken:
+        n += 1
+    return ((f"b{n}", new_key()), *keys)
+
+
+class BlindIndexer:
+    """Deterministic, keyed digests of looked-up values (32 hex characters, 128 bits), under
+    the newest key of a small ring (a bare key is a ring of one); `digests` gives a value's
+    index under every key, newest first, for lookups while the indexes are recomputed."""
+
+    def __init__(self, keys: bytes | BlindKeys) -> None:
+        ring: BlindKeys = ((_BARE_BLIND_ID, keys),) if isinstance(keys, bytes) else tuple(keys)
+        if not ring:
+            raise InvalidKeys("the blind-index key ring is empty")
+        ids = [kid for kid, _ in ring]
+        if len(set(ids)) != len(ids):
+            raise InvalidKeys("two blind-index keys have the same id")
+        for kid, key in ring:
+            if not _KEY_ID.fullmatch(kid):
+                raise InvalidKeys(f"blind-index key id {kid!r}: letters, digits, - and _")
+            if len(key) < _KEY_BYTES:
+                raise InvalidKeys(f"the blind-index key must be at least {_KEY_BYTES} bytes")
+        self.keys = ring
+        # keyed once, copied for each digest
+        self._keyed = [hmac.new(key, digestmod=hashlib.sha256) for _, key in ring]
+
+    @property
+    def current_id(self) -> str:
+        return self.keys[0][0]
 
     def digest(self, kind: str, tenant_id: str, value: str) -> str:
-        mac = self._keyed.copy()
+        """The index under the newest key: what is written."""
+        return self._mac(self._keyed[0], kind, tenant_id, value)
+
+    def digests(self, kind: str, tenant_id: str, value: str) -> list[str]:
+        """The index under every key, newest first: what a lookup asks for."""
+        return [self._mac(keyed, kind, tenant_id, value) for keyed in self._keyed]
+
+    @staticmethod
+    def _mac(keyed: hmac.HMAC, kind: str, tenant_id: str, value: str) -> str:
+        mac = keyed.copy()
         mac.update(f"{kind}\0{tenant_id}\0{value}".encode())
         return mac.hexdigest()[:32]
 
@@ -186,17 +258,14 @@ class FieldCrypto:
     indexer: BlindIndexer
 
     @classmethod
-    def from_keys(cls, ring: KeyRing, blind_key: bytes) -> FieldCrypto:
+    def from_keys(cls, ring: KeyRing, blind_key: bytes | BlindKeys) -> FieldCrypto:
         return cls(FieldCipher(ring), BlindIndexer(blind_key))
 
     @classmethod
     def parse(cls, keys: str, blind_key: str) -> FieldCrypto:
-        """From the settings' texts: the ring ("id:key,...") and the base64url blind key."""
-        try:
-            blind = _unb64(blind_key)
-        except (binascii.Error, ValueError):
-            raise InvalidKeys("the blind-index key is not base64url") from None
-        return cls.from_keys(parse_keys(keys), blind)
+        """From the settings' texts: the ring ("id:key,...") and the blind-index key (a
+        base64url key, or a ring of them)."""
+        return cls.from_keys(parse_keys(keys), parse_blind_keys(blind_key))
 
 
 def _read_or_create(path: Path, make: str) -> str:
@@ -216,27 +285,35 @@ BLIND_KEY_FILE = "blind_index_key"
 
 def load_or_create(
     data_dir: Path, keys: str | None = None, blind_key: str | None = None
-) -> tuple[KeyRing, bytes]:
-    """The ring and blind-index key from the given values, else from files in `data_dir`
+) -> tuple[KeyRing, BlindKeys]:
+    """The ring and blind-index keys from the given values, else from files in `data_dir`
     (each made once, 0600, like the signing key) -- the embedded default."""
     ring_text = keys or _read_or_create(data_dir / KEYS_FILE, f"k1:{_b64(new_key())}")
     blind_text = blind_key or _read_or_create(data_dir / BLIND_KEY_FILE, _b64(new_key()))
-    try:
-        blind = _unb64(blind_text)
-    except (binascii.Error, ValueError):
-        raise InvalidKeys("the blind-index key is not base64url") from None
-    return parse_keys(ring_text), blind
+    return parse_keys(ring_text), parse_blind_keys(blind_text)
 
 
 def keys_file(data_dir: Path) -> Path:
     return data_dir / KEYS_FILE
 
 
+def blind_keys_file(data_dir: Path) -> Path:
+    return data_dir / BLIND_KEY_FILE
+
+
 def write_keys_file(data_dir: Path, ring: KeyRing) -> None:
     """Replace the generated ring (atomically: a new file renamed over the old)."""
-    path = keys_file(data_dir)
+    _replace(keys_file(data_dir), format_keys(ring))
+
+
+def write_blind_keys_file(data_dir: Path, keys: BlindKeys) -> None:
+    """Replace the generated blind-index keys (atomically, as write_keys_file)."""
+    _replace(blind_keys_file(data_dir), format_blind_keys(keys))
+
+
+def _replace(path: Path, text: str) -> None:
     tmp = path.with_suffix(".new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(format_keys(ring) + "\n")
+        out.write(text + "\n")
     tmp.replace(path)

@@ -25,11 +25,14 @@ __all__ = [
     "EncryptedJson",
     "NoKeys",
     "email_bidx",
+    "email_bidx_is",
     "field_crypto",
     "field_crypto_for",
     "install_field_crypto",
     "phone_bidx",
+    "phone_bidx_is",
     "phone_search_keys",
+    "search_key_bidxs",
 ]
 
 # a blind index: 32 hex characters (lily_adapters.crypto.BlindIndexer)
@@ -118,6 +121,8 @@ def is_encrypted(stored: str, keys: FieldCrypto, purpose: str) -> bool:
 
 
 # Blind indexes. The kinds differ, so a number's index never equals an email's or a key's.
+# Written under the newest blind-index key; looked up under every key of the ring (while
+# `lily keys reindex` recomputes them, a row may still hold its index under an older one).
 
 
 def phone_bidx(tenant_id: str, phone: str | None) -> str | None:
@@ -142,3 +147,29 @@ def phone_search_keys(tenant_id: str, phone: str | None) -> list[str]:
 
 def search_key_bidx(tenant_id: str, key: str) -> str:
     return field_crypto().indexer.digest("phone_key", tenant_id, key)
+
+
+def search_key_bidxs(tenant_id: str, key: str) -> list[str]:
+    """A search key's blind index under every key of the ring (the lookup)."""
+    return field_crypto().indexer.digests("phone_key", tenant_id, key)
+
+
+def _is_one_of(column: sa.ColumnElement[Any], digests: list[str]) -> sa.ColumnElement[bool]:
+    # one key (nearly always): a plain equality, as before rotations existed
+    return column == digests[0] if len(digests) == 1 else column.in_(digests)
+
+
+def phone_bidx_is(
+    column: sa.ColumnElement[Any], tenant_id: str, phone: str
+) -> sa.ColumnElement[bool]:
+    """`column` (a phone_bidx) holds the index of `phone` under some key of the ring."""
+    return _is_one_of(column, field_crypto().indexer.digests("phone", tenant_id, phone))
+
+
+def email_bidx_is(
+    column: sa.ColumnElement[Any], tenant_id: str, email: str
+) -> sa.ColumnElement[bool]:
+    """`column` (an email_bidx) holds the index of `email`, whatever its case, under some
+    key of the ring."""
+    digests = field_crypto().indexer.digests("email", tenant_id, email.lower())
+    return _is_one_of(column, digests)

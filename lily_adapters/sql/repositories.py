@@ -15,7 +15,7 @@ from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lily_adapters.sql import tables as t
-from lily_adapters.sql.encrypted import email_bidx, phone_bidx, search_key_bidx
+from lily_adapters.sql.encrypted import email_bidx_is, phone_bidx_is, search_key_bidxs
 from lily_core.domain.consent import ConsentRecord
 from lily_core.domain.ids import new_id
 from lily_core.domain.lead_search import LeadSearch
@@ -185,14 +185,14 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         c = t.leads.c
         return self._one(
             sa.select(Lead).where(
-                c.tenant_id == tenant_id, c.phone_bidx == phone_bidx(tenant_id, phone)
+                c.tenant_id == tenant_id, phone_bidx_is(c.phone_bidx, tenant_id, phone)
             )
         )
 
     def get_by_email(self, tenant_id: str, email: str) -> Lead | None:
         c = t.leads.c
         stmt = sa.select(Lead).where(
-            c.tenant_id == tenant_id, c.email_bidx == email_bidx(tenant_id, email)
+            c.tenant_id == tenant_id, email_bidx_is(c.email_bidx, tenant_id, email)
         )
         return self._one(stmt.order_by(c.created_at, c.id))
 
@@ -317,7 +317,9 @@ def _phone_search(tenant_id: str, search: LeadSearch) -> sa.ColumnElement[bool]:
     lead_phone_keys, an equality lookup of its (tenant_id, key) index, which row-level
     security lets PostgreSQL use (= on text is LEAKPROOF)."""
     keys = t.lead_phone_keys.c
-    wanted = [search_key_bidx(tenant_id, key) for key in sorted(search.phone_keys)]
+    wanted = [
+        bidx for key in sorted(search.phone_keys) for bidx in search_key_bidxs(tenant_id, key)
+    ]
     if not wanted:
         return sa.false()
     matching = sa.select(keys.lead_id).where(keys.tenant_id == tenant_id, keys.key.in_(wanted))
@@ -677,7 +679,7 @@ class SqlConsentLedger(_SqlRepository[ConsentRecord], ports.ConsentLedger):
     def latest_for_phone(self, tenant_id: str, phone: str) -> ConsentRecord | None:
         c = t.consent_ledger.c
         stmt = sa.select(ConsentRecord).where(
-            c.tenant_id == tenant_id, c.phone_bidx == phone_bidx(tenant_id, phone)
+            c.tenant_id == tenant_id, phone_bidx_is(c.phone_bidx, tenant_id, phone)
         )
         return self._one(stmt.order_by(c.created_at.desc(), self._ordered_id().desc()).limit(1))
 

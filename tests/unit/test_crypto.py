@@ -130,6 +130,31 @@ def test_blind_indexes_are_equal_for_one_tenant_and_kind_only() -> None:
         BlindIndexer(b"short")
 
 
+def test_a_rotated_blind_index_ring_writes_under_the_newest_and_looks_up_under_all() -> None:
+    bare = base64.urlsafe_b64encode(crypto.new_key()).decode().rstrip("=")
+    old = crypto.parse_blind_keys(bare)  # what LILY_BLIND_INDEX_KEY held before rotations
+    assert [kid for kid, _ in old] == ["b1"]
+    rotated = crypto.rotated_blind_keys(old)
+    assert [kid for kid, _ in rotated] == ["b2", "b1"] and rotated[1:] == old
+    assert crypto.parse_blind_keys(crypto.format_blind_keys(rotated)) == rotated
+
+    before, after = BlindIndexer(old), BlindIndexer(rotated)
+    was = before.digest("phone", "t1", "+12145550123")
+    now = after.digest("phone", "t1", "+12145550123")
+    assert was != now and after.current_id == "b2"
+    assert after.digests("phone", "t1", "+12145550123") == [now, was]
+    assert BlindIndexer(old[0][1]).digest("phone", "t1", "+12145550123") == was  # bare bytes
+    key = crypto.format_blind_keys(old).split(":")[1]
+    for bad, reason in [
+        (f"b1:{key},b1:{key}", "same id"),
+        ("b1:***", "not base64url"),
+        (f"b1:{key},oops", "id:base64url-key"),
+        ("b1:" + base64.urlsafe_b64encode(b"x" * 16).decode(), "at least 32 bytes"),
+    ]:
+        with pytest.raises(InvalidKeys, match=reason):
+            BlindIndexer(crypto.parse_blind_keys(bad))
+
+
 def test_the_embedded_default_generates_its_keys_once_private(tmp_path: Path) -> None:
     first = crypto.load_or_create(tmp_path / "data")
     assert crypto.load_or_create(tmp_path / "data") == first
@@ -139,7 +164,7 @@ def test_the_embedded_default_generates_its_keys_once_private(tmp_path: Path) ->
     given_ring = format_keys(ring("k9"))
     given_blind = base64.urlsafe_b64encode(crypto.new_key()).decode()
     keys, blind = crypto.load_or_create(tmp_path / "other", given_ring, given_blind)
-    assert keys.current_id == "k9" and len(blind) == 32
+    assert keys.current_id == "k9" and [(kid, len(key)) for kid, key in blind] == [("b1", 32)]
     assert not (tmp_path / "other").exists()  # nothing generated when keys are given
 
 
