@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -62,15 +65,65 @@ def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
         # Let SQLAlchemy, not the driver, open transactions (see _begin_immediate).
         dbapi_connection.isolation_level = None
 
-    @sa.event.listens_for(engine, "begin")
-    def _begin_immediate(conn: sa.Connection) -> None:
-        # A deferred transaction that reads and then writes fails at once with "database is
-        # locked" (no busy wait) when another connection committed in between — two worker
-        # threads updating rows they just read. Taking the write lock up front makes
-        # concurrent transactions queue on the busy timeout instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+    writer = _OneWriter(SQLITE_BUSY_TIMEOUT_MS / 1000)
+    sa.event.listen(engine, "begin", writer.begin)
+    writer.watch(engine)
     return engine
+
+
+class _OneWriter:
+    """SQLite's write lock, taken in this process first.
+
+    Every transaction begins with BEGIN IMMEDIATE: a deferred one that reads and then writes
+    fails at once with "database is locked" (no busy wait) when another connection committed
+    in between — two worker threads updating rows they just read. But SQLite's busy handler
+    makes a connection that waits for the lock sleep and retry (up to 100 ms a nap), so under
+    load the database sits idle between one writer's COMMIT and the next one's wake-up, and
+    the unlucky wait for seconds. So this process's threads queue on a lock of their own,
+    handed over the moment a COMMIT or ROLLBACK is done; other processes (the CLI, a
+    separate worker) still meet on SQLite's lock and its busy timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout
+        self._holder: int | None = None  # id() of the DBAPI connection in a transaction
+
+    def begin(self, conn: sa.Connection) -> None:
+        if not self._lock.acquire(timeout=self._timeout):
+            raise sqlite3.OperationalError("database is locked")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        self._holder = id(conn.connection.dbapi_connection)
+
+    def watch(self, engine: sa.Engine) -> None:
+        """Release the lock after the dialect's COMMIT or ROLLBACK (SQLAlchemy's own commit
+        and rollback events fire before them), or when the connection is closed or
+        invalidated in the middle of its transaction."""
+        dialect = engine.dialect
+        for name in ("do_commit", "do_rollback"):
+            setattr(dialect, name, self._then_release(getattr(dialect, name)))
+        for event in ("close", "invalidate"):
+            sa.event.listen(engine.pool, event, lambda dbapi, *_: self._release(dbapi))
+
+    def _then_release(self, end: Callable[[Any], None]) -> Callable[[Any], None]:
+        def ended(dbapi_connection: Any) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                self._release(dbapi_connection)
+
+        return ended
+
+    def _release(self, connection: Any) -> None:
+        # the dialect is handed the pool's proxy of the connection, pool events the driver's
+        if self._holder is not None and self._holder == id(
+            getattr(connection, "dbapi_connection", connection)
+        ):
+            self._holder = None
+            self._lock.release()
 
 
 def _with_pg_timeouts(url: sa.URL) -> sa.URL:
