@@ -109,7 +109,7 @@ def _engine(settings: Settings, field_crypto: FieldCrypto) -> Iterator[sa.Engine
     # Encrypted columns read the process's keys (lily_adapters.sql.encrypted): installed
     # before anything can read or write a row.
     install_field_crypto(field_crypto)
-    engine = create_engine_for(settings.database_url)
+    engine = create_engine_for(settings.database_url, pool_size=settings.database_pool_size)
     yield engine
     engine.dispose()
 

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./lily.db"
     redis_url: str | None = None
+    # PostgreSQL connections each process keeps (10 more when busy); `lily serve` runs as
+    # many request threads, so a request never waits for one nor opens a new one
+    database_pool_size: int = Field(20, ge=1, le=1000)
     public_url: str = "http://127.0.0.1:8000"
     jitter_min_seconds: float = Field(10.0, ge=0)
     jitter_max_seconds: float = Field(45.0, ge=0)

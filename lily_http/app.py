@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -52,6 +53,10 @@ def create_app(container: Container, dashboard: Path = DASHBOARD_DIR) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # as many threads for blocking work as the database pool has connections (anyio's
+        # default is 40: more threads than connections only queue on the pool)
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = container.settings().database_pool_size
         yield
         container.shutdown_resources()
 

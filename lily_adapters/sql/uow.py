@@ -24,10 +24,11 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # in milliseconds and answers Lily's statements (short, indexed) well inside 5 s.
 PG_CONNECT_TIMEOUT_S = 3  # libpq's connect_timeout (whole seconds, at least 2)
 PG_STATEMENT_TIMEOUT_MS = 5_000  # server-side, per statement
+POOL_OVERFLOW = 10  # connections past pool_size, closed when returned
 POOL_TIMEOUT_S = 5.0  # waiting for a free pooled connection (SQLAlchemy's default is 30)
 
 
-def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
+def create_engine_for(url: str, *, pool_size: int | None = None, **kwargs: Any) -> sa.Engine:
     """An Engine for `url`. SQLite: WAL journal, foreign keys enforced, transactions that
     take the write lock when they begin and wait for it up to a busy timeout (instead of an
     instant "database is locked"), and usable from several threads (the API's thread pool,
@@ -42,6 +43,9 @@ def create_engine_for(url: str, **kwargs: Any) -> sa.Engine:
         parsed = _with_pg_timeouts(parsed)
         if "poolclass" not in kwargs:  # NullPool and StaticPool take no pool_timeout
             kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
+            if pool_size is not None:
+                kwargs.setdefault("pool_size", pool_size)
+                kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
     connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
