@@ -13,7 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from dependency_injector import containers, providers
 from loguru import logger
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from lily_adapters.auth import (
     Argon2PasswordHasher,
@@ -39,6 +39,7 @@ from lily_adapters.sql.encrypted import field_crypto_for, install_field_crypto
 from lily_adapters.sql.stats import SqlStatsRepository
 from lily_adapters.sql.uow import SqlUnitOfWork, bypasses_row_security, create_engine_for
 from lily_adapters.stripe import StripePaymentGateway
+from lily_adapters.tenant_cache import TenantCache, TenantChanges, tenant_changes
 from lily_adapters.twilio.media import TwilioMediaFetcher
 from lily_adapters.twilio.sms import SandboxSmsSender, TwilioSmsSender
 from lily_core.domain.billing import BillingPolicy, Plan
@@ -112,6 +113,12 @@ def _engine(settings: Settings, field_crypto: FieldCrypto) -> Iterator[sa.Engine
     engine = create_engine_for(settings.database_url, pool_size=settings.database_pool_size)
     yield engine
     engine.dispose()
+
+
+def _session_factory(engine: sa.Engine, changes: TenantChanges) -> sessionmaker[Session]:
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    changes.watch(factory)
+    return factory
 
 
 def _queue(settings: Settings, engine: sa.Engine, clock: Clock) -> Iterator[JitterQueue]:
@@ -282,9 +289,14 @@ class Container(containers.DeclarativeContainer):
     # serve` and `lily worker` refuse that on PostgreSQL: Settings.missing_keys)
     field_crypto = providers.Singleton(field_crypto_for, settings)
     engine = providers.Resource(_engine, settings, field_crypto)
-    session_factory = providers.Singleton(sessionmaker, bind=engine, expire_on_commit=False)
+    # says when a tenant is committed (to every process, with Redis): the tenant cache
+    tenant_changes = providers.Resource(tenant_changes, settings.provided.redis_url)
+    session_factory = providers.Singleton(_session_factory, engine, tenant_changes)
     uow = providers.Factory(SqlUnitOfWork, session_factory=session_factory)
     queue = providers.Resource(_queue, settings, engine, clock)
+    tenant_cache = providers.Singleton(
+        TenantCache, uow.provider, tenant_changes, settings.provided.tenant_cache_seconds
+    )
     jitter = providers.Singleton(
         Jitter, settings.provided.jitter_min_seconds, settings.provided.jitter_max_seconds
     )

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # texts a second from one sending number (Twilio queues a long code's at about 1/s),
     # shared by every worker through Redis when LILY_REDIS_URL is set
     sms_rate_per_number: int = Field(1, ge=1, le=1000)
+    # how long a process keeps a tenant it looked up for a webhook (0: not at all); a change
+    # is seen at once in the process that made it, and in every process with Redis
+    tenant_cache_seconds: float = Field(5.0, ge=0, le=3600)
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_url: str = "https://api.twilio.com"

@@ -32,18 +32,15 @@ RequestIdDep = Annotated[str | None, Depends(get_request_id)]
 async def find_tenant(
     container: Container, *, slug: str | None = None, phone: str | None = None
 ) -> Tenant:
-    """The tenant with this slug or business number, read off the event loop; 404 if none
-    (a slug that cannot be one is not looked up). Webhooks call this first: the tenant's
-    secret is what checks the signature."""
-
-    def lookup() -> Tenant | None:
-        uow = container.uow()
-        with uow:
-            if slug is not None:
-                return uow.tenants.get_by_slug(slug)
-            return uow.tenants.get_by_phone(phone) if phone else None
-
-    tenant = await run_in_threadpool(lookup) if _plausible(slug) else None
+    """The tenant with this slug or business number, from the tenant cache or else read off
+    the event loop; 404 if none (a slug that cannot be one is not looked up). Webhooks call
+    this first: the tenant's secret is what checks the signature."""
+    tenant = None
+    if _plausible(slug) and (slug is not None or phone):
+        tenants = container.tenant_cache()
+        cached, tenant = tenants.peek(phone=phone, slug=slug)
+        if not cached:
+            tenant = await run_in_threadpool(lambda: tenants.get(phone=phone, slug=slug))
     if tenant is None:
         logger.bind(slug=slug and slug[:80], phone=phone).warning("webhook: no such tenant")
         raise HTTPException(404, "no such tenant")
