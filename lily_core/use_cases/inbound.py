@@ -111,8 +111,8 @@ class HandleInboundSms:
             if record_owner_keyword(self.uow, tenant, phone, sms.body, now) is not None:
                 self.uow.commit()  # the owner's STOP/START is about alerts, not a lead's
                 return InboundResult(InboundOutcome.OWNER_ALERTS)
-            lead = upsert_lead(self.uow, tenant, phone, now)
-            conversation = open_conversation(self.uow, tenant, lead, now)
+            lead, new_lead = upsert_lead(self.uow, tenant, phone, now)
+            conversation = open_conversation(self.uow, tenant, lead, now, new_lead=new_lead)
             inbound = record_inbound(
                 self.uow,
                 lead,

@@ -90,8 +90,8 @@ class HandleVoiceCall:
         with self.uow.for_tenant(tenant.id):
             if self.uow.calls.get_by_sid(tenant.id, event.call_sid) is not None:
                 return CallResult(CallOutcome.MISSED_DUPLICATE)
-            lead = upsert_lead(self.uow, tenant, caller, now)
-            previous = self.uow.calls.last_texted_back(tenant.id, lead.id)
+            lead, new_lead = upsert_lead(self.uow, tenant, caller, now)
+            previous = None if new_lead else self.uow.calls.last_texted_back(tenant.id, lead.id)
             call = Call(
                 tenant_id=tenant.id,
                 lead_id=lead.id,
@@ -122,7 +122,7 @@ class HandleVoiceCall:
                 self.uow.commit()
                 schedule_alert(self.queue, alert, request_id=request_id)
                 return CallResult(CallOutcome.MISSED_OPTED_OUT, lead_id=lead.id)
-            conversation = open_conversation(self.uow, tenant, lead, now)
+            conversation = open_conversation(self.uow, tenant, lead, now, new_lead=new_lead)
             conversation.last_customer_activity_at = now
             conversation.updated_at = now
             message = queue_message(

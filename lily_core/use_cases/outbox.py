@@ -43,24 +43,34 @@ def dedupe_key(message: Message) -> str:
     return f"msg:{message.id}@{due}"
 
 
-def upsert_lead(uow: UnitOfWork, tenant: Tenant, phone: str, now: datetime) -> Lead:
+def upsert_lead(uow: UnitOfWork, tenant: Tenant, phone: str, now: datetime) -> tuple[Lead, bool]:
+    """The tenant's lead with this number, and whether it is new (added now: then it has no
+    calls, conversations or messages yet, and callers skip looking for them)."""
     lead = uow.leads.get_by_phone(tenant.id, phone)
-    if lead is None:
-        lead = Lead(tenant_id=tenant.id, phone=phone, created_at=now)
-        uow.leads.add(lead)
-    return lead
+    if lead is not None:
+        return lead, False
+    lead = Lead(tenant_id=tenant.id, phone=phone, created_at=now)
+    uow.leads.add(lead)
+    return lead, True
 
 
 CONVERSATION_IDLE_LIMIT = timedelta(days=30)
 
 
 def open_conversation(
-    uow: UnitOfWork, tenant: Tenant, lead: Lead, now: datetime, channel: Channel = Channel.SMS
+    uow: UnitOfWork,
+    tenant: Tenant,
+    lead: Lead,
+    now: datetime,
+    channel: Channel = Channel.SMS,
+    *,
+    new_lead: bool = False,
 ) -> Conversation:
-    """The lead's current conversation on `channel`; a new one if there is none, or if the
-    last went quiet for CONVERSATION_IDLE_LIMIT (a returning customer starts afresh: new
-    photos, new ZIP, new quote)."""
-    conversation = uow.conversations.latest_for_lead(tenant.id, lead.id)
+    """The lead's current conversation on `channel`; a new one if there is none (as for a
+    `new_lead`, which is not looked up), or if the last went quiet for
+    CONVERSATION_IDLE_LIMIT (a returning customer starts afresh: new photos, new ZIP, new
+    quote)."""
+    conversation = None if new_lead else uow.conversations.latest_for_lead(tenant.id, lead.id)
     if (
         conversation is None
         or conversation.channel != channel

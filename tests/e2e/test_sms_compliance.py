@@ -176,7 +176,7 @@ def _queue_business_message(lily: Lily, *, lead_zip: str | None = None) -> str:
     now = lily.clock.now()
     uow = lily.container.uow()
     with uow.across_tenants():
-        lead = upsert_lead(uow, lily.tenant, CALLER, now)
+        lead, _ = upsert_lead(uow, lily.tenant, CALLER, now)
         lead.zip = lead_zip
         conversation = open_conversation(uow, lily.tenant, lead, now)
         message = queue_message(

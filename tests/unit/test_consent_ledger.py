@@ -53,7 +53,7 @@ class World:
     def queue_text(self) -> str:
         now = self.clock.now()
         with self.uow().for_tenant(self.tenant.id) as uow:
-            lead = upsert_lead(uow, self.tenant, CUSTOMER, now)
+            lead, _ = upsert_lead(uow, self.tenant, CUSTOMER, now)
             conversation = open_conversation(uow, self.tenant, lead, now)
             conversation.last_customer_activity_at = now
             message = queue_message(
