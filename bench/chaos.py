@@ -1,7 +1,8 @@
 """Crash-proof sending under chaos (issue 13): N missed calls through signed webhooks into a
 real `lily serve` (one call every 0-1 s, at random), texts sent to the Twilio stand-in, while
 `lily worker` is SIGKILLed every 5 s and restarted (and, on Redis, the queue is FLUSHed once,
-halfway through the calls).
+halfway through the calls), and Twilio is down for a minute (--outage: every API request
+answers 503 from a quarter of the calls on, --outage-at).
 
     python -m bench.chaos --backend embedded --calls 1000
     python -m bench.chaos --backend postgres-redis --calls 1000 \\
@@ -12,7 +13,8 @@ On PostgreSQL, Lily's tables go in a schema `chaos_bench` of --database-url's da
 dropped and made afresh; the Redis database is flushed. Not a test: it prints, per lead, how
 many texts the stand-in got (exactly one / none / two or more), dead-lettered tasks and
 `lily queue stats`, the time from each kill to the re-run of the tasks the killed worker held
-(p50/max), and the call-to-text latency (p50/p99). The last line printed is one JSON object."""
+(p50/max), the call-to-text latency (p50/p99), and the workers' task outcomes (ok, retry,
+deferred by an open circuit, dead). The last line printed is one JSON object."""
 
 from __future__ import annotations
 
@@ -102,6 +104,7 @@ class Chaos:
         self.kills: list[tuple[float, list[tuple[str, int]]]] = []
         self.worker_logs: list[Path] = []
         self.flushed_at: float | None = None
+        self.outage: list[float] = []  # [went down, came back]
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -253,14 +256,37 @@ class Chaos:
 
     def post_calls(self) -> None:
         """One call after another, 0 to --gap seconds apart (each posted on a thread of a
-        pool, so a slow answer does not hold up the next); Redis is flushed halfway."""
+        pool, so a slow answer does not hold up the next); Redis is flushed halfway; Twilio
+        goes down for --outage seconds at --outage-at of the calls."""
+        down_at = int(self.args.calls * self.args.outage_at) if self.args.outage > 0 else -1
         with ThreadPoolExecutor(self.args.posters) as pool:
             for i in range(self.args.calls):
                 if i == self.args.calls // 2 and self.redis_url:  # the queue forgets it all
                     redis.Redis.from_url(self.redis_url).flushdb()
                     self.flushed_at = time.time()
+                if i == down_at:
+                    self.twilio.go_down()  # every API request: 503, code 20503
+                    self.outage.append(time.time())
+                    threading.Timer(self.args.outage, self.end_outage).start()
                 pool.submit(self.call, i)
                 time.sleep(random.uniform(0, self.args.gap))
+
+    def end_outage(self) -> None:
+        self.twilio.come_back()
+        self.outage.append(time.time())
+
+    def outcomes(self) -> Counter[str]:
+        """The workers' task outcome lines: ok, retry, deferred (an open circuit), dead."""
+        found: Counter[str] = Counter()
+        for path in self.worker_logs:
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    outcome = json.loads(line).get("outcome")
+                except (ValueError, AttributeError):
+                    continue
+                if outcome:
+                    found[str(outcome)] += 1
+        return found
 
     def stats(self) -> dict[str, int]:
         return dict(json.loads(self.lily("queue", "stats", "--json")))
@@ -366,6 +392,10 @@ class Chaos:
                 "p99": round(percentile(latency, 99), 2),
             },
             "redis_flushed": self.flushed_at is not None,
+            "twilio_outage_s": round(self.outage[1] - self.outage[0], 1)
+            if len(self.outage) == 2
+            else 0.0,
+            "task_outcomes": dict(self.outcomes()),
             "posting_s": round(posted_at - started, 1),
             "total_s": round(time.time() - started, 1),
         }
@@ -385,6 +415,12 @@ def main() -> None:
     parser.add_argument("--lease", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--posters", type=int, default=8, help="webhooks posted at once")
+    parser.add_argument(
+        "--outage", type=float, default=60.0, help="seconds Twilio answers 503 (0: none)"
+    )
+    parser.add_argument(
+        "--outage-at", type=float, default=0.25, help="the outage starts at this share of calls"
+    )
     parser.add_argument("--drain-timeout", type=float, default=900.0)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
@@ -405,6 +441,10 @@ def main() -> None:
         f" p50 {r['p50']} s, max {r['max']} s"
     )
     print(f"  call -> text: p50 {lat['p50']} s, p99 {lat['p99']} s; total {result['total_s']} s")
+    print(
+        f"  Twilio down {result['twilio_outage_s']} s; task outcomes:"
+        f" {json.dumps(result['task_outcomes'], sort_keys=True)}"
+    )
     if args.keep:
         print(f"  work directory: {workdir}")
     else:
