@@ -1,13 +1,15 @@
-"""A signed Twilio voice webhook in `lily serve` beside a bare FastAPI form POST on the same
+"""Signed Twilio webhooks in `lily serve` beside a bare FastAPI form POST on the same
 uvicorn (issue 17): throughput at full load, latency at half of it, CPU per request, and
 the database round trips of one webhook, on PostgreSQL + Redis and on the embedded SQLite.
 
     .venv/bin/python -m bench.webhook [--backend postgres|sqlite|both] [--seconds 10]
-        [--connections 50] [--rounds 3]
+        [--connections 50] [--rounds 3] [--webhook voice|sms|status|all]
 
-Each server is one process (`lily serve --no-worker`, so the text-backs wait in the queue;
-`uvicorn bench.webhook:bare`). Every request is a new caller with a new CallSid, signed
-with the tenant's token, so none is a replay Lily could answer from its ledger. Full load
+--webhook picks what is posted (ROUTES): a missed call (the default), a text from a new
+customer, or a delivery status callback. Each server is one process (`lily serve
+--no-worker`, so the text-backs wait in the queue; `uvicorn bench.webhook:bare`). Every
+request is a new caller with a new CallSid (MessageSid), signed with the tenant's token, so
+none is a replay Lily could answer from its ledger. Full load
 is wrk (`apt-get install wrk`) at --connections, the two servers' rounds interleaved; half
 load is wrk again with each connection pausing between its requests as long as one
 request took it at full load (so about half the rate; the rate reached is printed).
@@ -45,6 +47,10 @@ ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("LILY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 VOICE = "/webhooks/twilio/voice"
+# what --webhook measures: a missed call from a new caller; a text from a new customer; a
+# delivery status callback (for a message SID Lily has not sent: the signature check, the
+# lookup, nothing to record -- the floor of that webhook)
+ROUTES = {"voice": VOICE, "sms": "/webhooks/twilio/sms", "status": "/webhooks/twilio/sms/status"}
 TENANT_PHONE = "+18885550142"
 LILY = "from lily_cli.main import main; main()"
 
@@ -53,7 +59,9 @@ LILY = "from lily_cli.main import main; main()"
 bare = FastAPI()
 
 
-@bare.post(VOICE)
+@bare.post(ROUTES["voice"])
+@bare.post(ROUTES["sms"])
+@bare.post(ROUTES["status"])
 async def _voice(request: Request) -> Response:
     form = await request.form()
     return Response(f"<Response><!-- {form.get('CallSid')} --></Response>", media_type="text/xml")
@@ -62,27 +70,55 @@ async def _voice(request: Request) -> Response:
 # -- requests -----------------------------------------------------------------------------
 
 
-def signed_calls(url: str, token: str, first: int, count: int) -> list[tuple[str, str]]:
-    """`count` voice webhooks from new callers, as (form body, X-Twilio-Signature)."""
+def signed_calls(
+    url: str, token: str, first: int, count: int, webhook: str = "voice"
+) -> list[tuple[str, str]]:
+    """`count` webhooks of this kind (ROUTES) from new callers, as (form body,
+    X-Twilio-Signature); `url` is the route's public URL."""
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(token)
     calls = []
     for n in range(first, first + count):
-        form = {
-            "AccountSid": "AC" + "0" * 32,
-            "CallSid": f"CA{n:032d}",
-            "From": f"+1469{2_000_000 + n % 7_000_000:07d}",  # exchanges 200-899
-            "To": TENANT_PHONE,
-            "CallStatus": "ringing",
-            "Direction": "inbound",
-            "ApiVersion": "2010-04-01",
-        }
+        form = _form(webhook, n)
         calls.append((urlencode(form), validator.compute_signature(url, form)))
     return calls
 
 
-def _lua(calls: list[tuple[str, str]], path: Path, delay_ms: float = 0) -> Path:
+def _form(webhook: str, n: int) -> dict[str, str]:
+    caller = f"+1469{2_000_000 + n % 7_000_000:07d}"  # exchanges 200-899
+    account = "AC" + "0" * 32
+    if webhook == "sms":
+        return {
+            "AccountSid": account,
+            "MessageSid": f"SM{n:032d}",
+            "From": caller,
+            "To": TENANT_PHONE,
+            "Body": "Hi, how much for a driveway?",
+            "NumMedia": "0",
+            "ApiVersion": "2010-04-01",
+        }
+    if webhook == "status":
+        return {
+            "AccountSid": account,
+            "MessageSid": f"SM{n:032d}",
+            "MessageStatus": "delivered",
+            "From": TENANT_PHONE,
+            "To": caller,
+            "ApiVersion": "2010-04-01",
+        }
+    return {
+        "AccountSid": account,
+        "CallSid": f"CA{n:032d}",
+        "From": caller,
+        "To": TENANT_PHONE,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def _lua(calls: list[tuple[str, str]], path: Path, delay_ms: float = 0, route: str = VOICE) -> Path:
     """A wrk script posting `calls` in turn; each connection waits `delay_ms` between its
     requests (none: as fast as the server answers)."""
     entries = ",\n".join(f"{{{json.dumps(body)}, {json.dumps(sig)}}}" for body, sig in calls)
@@ -95,7 +131,7 @@ delay = function() return {round(delay_ms)} end
 request = function()
   i = i + 1
   local call = calls[(i - 1) % #calls + 1]
-  return wrk.format("POST", "{VOICE}", {{
+  return wrk.format("POST", "{route}", {{
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["X-Twilio-Signature"] = call[2],
   }}, call[1])
@@ -230,7 +266,7 @@ def _token(env: dict[str, str]) -> str:
     return str(json.loads(shown.stdout)["sandbox_auth_token"])
 
 
-def _answers(url: str, call: tuple[str, str]) -> None:
+def _answers(url: str, call: tuple[str, str], route: str = VOICE) -> None:
     """One webhook, checked: a benchmark of refusals would measure nothing."""
     import httpx
 
@@ -239,12 +275,14 @@ def _answers(url: str, call: tuple[str, str]) -> None:
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Twilio-Signature": signature,
     }
-    response = httpx.post(url + VOICE, content=body, headers=headers, timeout=30)
-    if response.status_code != 200:
+    response = httpx.post(url + route, content=body, headers=headers, timeout=30)
+    if response.status_code not in (200, 204):
         raise RuntimeError(f"Lily answered {response.status_code}: {response.text[:500]}")
 
 
-def round_trips(env: dict[str, str], url: str, token: str, count: int = 200) -> dict[str, float]:
+def round_trips(
+    env: dict[str, str], url: str, token: str, count: int = 200, webhook: str = "voice"
+) -> dict[str, float]:
     """Statements, transactions and pool checkouts of one webhook, in-process."""
     saved = dict(os.environ)
     os.environ.clear()
@@ -274,11 +312,12 @@ def round_trips(env: dict[str, str], url: str, token: str, count: int = 200) -> 
         sa.event.listen(engine, "commit", counter("ends"))
         sa.event.listen(engine, "rollback", counter("ends"))
         sa.event.listen(engine.pool, "checkout", counter("checkouts"))
-        calls = signed_calls(url + VOICE, token, 900_000_000, count)
+        route = ROUTES[webhook]
+        calls = signed_calls(url + route, token, 900_000_000, count, webhook)
         with TestClient(create_app(container), base_url=url) as client:
             for body, signature in calls:
                 response = client.post(
-                    VOICE,
+                    route,
                     content=body,
                     headers={
                         "Content-Type": "application/x-www-form-urlencoded",
@@ -297,7 +336,10 @@ def round_trips(env: dict[str, str], url: str, token: str, count: int = 200) -> 
 # -- the run ------------------------------------------------------------------------------
 
 
-def bench(kind: str, seconds: float, connections: int, rounds: int) -> dict[str, Any]:
+def bench(
+    kind: str, seconds: float, connections: int, rounds: int, webhook: str = "voice"
+) -> dict[str, Any]:
+    route = ROUTES[webhook]
     lily_port, bare_port = _free_port(), _free_port()
     with tempfile.TemporaryDirectory() as tmp, _backend(kind, Path(tmp), lily_port) as env:
         token = _token(env)
@@ -312,12 +354,13 @@ def bench(kind: str, seconds: float, connections: int, rounds: int) -> dict[str,
         per_round = 40_000
         first = 0
         with _server(serve, lily_port, env) as lily, _server(bare_cmd, bare_port, env) as peer:
-            _answers(lily_url, signed_calls(lily_url + VOICE, token, 999_000_000, 1)[0])
+            warm = signed_calls(lily_url + route, token, 999_000_000, 1, webhook)
+            _answers(lily_url, warm[0], route)
             for n in range(rounds):
                 for name, url, process in (("bare", bare_url, peer), ("lily", lily_url, lily)):
-                    calls = signed_calls(lily_url + VOICE, token, first, per_round)
+                    calls = signed_calls(lily_url + route, token, first, per_round, webhook)
                     first += per_round
-                    script = _lua(calls, Path(tmp) / f"{name}{n}.lua")
+                    script = _lua(calls, Path(tmp) / f"{name}{n}.lua", route=route)
                     before = _cpu_seconds(process.pid)
                     result = wrk(url, script, seconds, connections)
                     cpu[name].append((_cpu_seconds(process.pid) - before) / result["requests"])
@@ -328,13 +371,13 @@ def bench(kind: str, seconds: float, connections: int, rounds: int) -> dict[str,
                 # half the rate: each connection waits as long between its requests as the
                 # full load's connections took per request, on top of its answer
                 rate = statistics.median(r["per_s"] for r in full[name])
-                calls = signed_calls(lily_url + VOICE, token, first, per_round)
+                calls = signed_calls(lily_url + route, token, first, per_round, webhook)
                 first += per_round
                 delay = connections * 1000 / rate
-                script = _lua(calls, Path(tmp) / f"{name}-half.lua", delay_ms=delay)
+                script = _lua(calls, Path(tmp) / f"{name}-half.lua", delay, route)
                 half[name] = wrk(url, script, seconds, connections)
-        trips = round_trips(env, lily_url, token)
-    summary: dict[str, Any] = {"backend": kind}
+        trips = round_trips(env, lily_url, token, webhook=webhook)
+    summary: dict[str, Any] = {"backend": kind, "webhook": webhook}
     for name in ("bare", "lily"):
         summary[name] = {
             "per_s": round(statistics.median(r["per_s"] for r in full[name]), 1),
@@ -359,31 +402,38 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="an admin connection")
+    parser.add_argument("--webhook", choices=[*ROUTES, "all"], default="voice")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench.webhook needs wrk: apt-get install wrk")
     if options.database_url:
         os.environ["LILY_BENCH_DATABASE_URL"] = options.database_url
     kinds = ["postgres", "sqlite"] if options.backend == "both" else [options.backend]
+    webhooks = list(ROUTES) if options.webhook == "all" else [options.webhook]
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     results = []
     for kind in kinds:
-        print(f"{kind}:", flush=True)
-        results.append(bench(kind, options.seconds, options.connections, options.rounds))
+        for webhook in webhooks:
+            print(f"{kind}, {webhook}:", flush=True)
+            results.append(
+                bench(kind, options.seconds, options.connections, options.rounds, webhook)
+            )
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     header = (
-        "backend   server  req/s   p50 ms  p99 ms  failed  cpu ms/req  half: req/s  p50 ms  p99 ms"
+        "backend   webhook server  req/s   p50 ms  p99 ms  failed  cpu ms/req"
+        "  half: req/s  p50 ms  p99 ms"
     )
     print(header)
     for r in results:
         for name in ("bare", "lily"):
             s = r[name]
             print(
-                f"{r['backend']:<9} {name:<6} {s['per_s']:7.0f} {s['p50_ms']:7.1f}"
-                f" {s['p99_ms']:7.1f} {s['failed']:7d} {s['cpu_ms']:11.2f} {s['half_per_s']:12.0f}"
+                f"{r['backend']:<9} {r['webhook']:<7} {name:<6} {s['per_s']:7.0f}"
+                f" {s['p50_ms']:7.1f} {s['p99_ms']:7.1f} {s['failed']:7d} {s['cpu_ms']:11.2f}"
+                f" {s['half_per_s']:12.0f}"
                 f" {s['half_p50_ms']:7.1f} {s['half_p99_ms']:7.1f}"
             )
-        print(f"{'':<9} ratio  {r['ratio']:.3f}   round trips/webhook: {r['round_trips']}")
+        print(f"{'':<17} ratio  {r['ratio']:.3f}   round trips/webhook: {r['round_trips']}")
     print(json.dumps(results))
 
 
