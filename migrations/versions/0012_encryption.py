@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from lily_adapters.crypto import DecryptionError, FieldCrypto
-from lily_core.domain.lead_search import phone_index_keys
 
 revision = "0012"
 down_revision = "0011"
@@ -176,6 +175,17 @@ def _blind(
         change["email_bidx"] = None if email is None else digest("email", tenant_id, email.lower())
 
 
+def _phone_index_keys(phone: str) -> frozenset[str]:
+    """The search keys of a number as they were when this migration was written (a copy of
+    lily_core.domain.lead_search.phone_index_keys of that day, frozen so that a later change
+    of the live rule does not change what this migration writes): "^" and each start of the
+    digits of 3 or more, "$" and each end of 4 or more."""
+    digits = phone.removeprefix("+")
+    starts = {f"^{digits[:n]}" for n in range(3, len(digits) + 1)}
+    ends = {f"${digits[-n:]}" for n in range(4, len(digits) + 1)}
+    return frozenset(starts | ends)
+
+
 def _phone_keys(keys: FieldCrypto, rows: Sequence[sa.Row[Any]], phones: list[str | None]) -> None:
     """Rewrite the batch's rows of lead_phone_keys (so a second run changes nothing)."""
     bind = op.get_bind()
@@ -186,7 +196,7 @@ def _phone_keys(keys: FieldCrypto, rows: Sequence[sa.Row[Any]], phones: list[str
     bind.execute(sa.delete(table).where(table.c.lead_id.in_(ids)))
     inserts = []
     for row, phone in zip(rows, phones, strict=True):
-        for key in sorted(phone_index_keys(phone) if phone else ()):
+        for key in sorted(_phone_index_keys(phone) if phone else ()):
             digest = keys.indexer.digest("phone_key", row.tenant_id, key)
             inserts.append({"tenant_id": row.tenant_id, "lead_id": row.id, "key": digest})
     if inserts:

@@ -4,6 +4,7 @@ should, and the downgrade gives the plaintext back (then the upgrade again)."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -11,11 +12,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 
 from lily_adapters.sql import migrate
 from lily_adapters.sql.uow import SqlUnitOfWork, create_engine_for, make_session_factory
-from lily_core.domain.lead_search import LeadSearch
+from lily_core.domain.lead_search import LeadSearch, phone_index_keys
 from tests.conftest import empty_database
 
 SCHEMA = "lily_encryption_migration"
@@ -30,10 +31,30 @@ SECRETS = {
 MEDIA = [{"url": f"https://api.twilio.com/media/{PHONE}/1", "content_type": "image/jpeg"}]
 
 
-def _revisions() -> tuple[str, str]:
-    """(the encryption migration's revision, the one before it)."""
+def _ours() -> Script:
     scripts = ScriptDirectory(migrate.script_location())
     [ours] = [r for r in scripts.walk_revisions() if r.path.endswith("_encryption.py")]
+    return ours
+
+
+def test_the_migration_keeps_its_own_copy_of_the_search_key_rule() -> None:
+    """A migration is frozen: it writes lead_phone_keys by the rule of its day, copied into
+    it, not imported (a later rule is a later migration's). Today the two agree; when this
+    fails, the live rule changed, and the existing rows need a migration of their own."""
+    path = _ours().path
+    spec = importlib.util.spec_from_file_location("lily_migration_0012", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    source = Path(path).read_text()
+    assert "import phone_index_keys" not in source  # the live rule is not imported
+    for phone in (PHONE, OTHER_PHONE, "+447700900123", "+3612345", "+1234"):
+        assert module._phone_index_keys(phone) == phone_index_keys(phone), phone
+
+
+def _revisions() -> tuple[str, str]:
+    """(the encryption migration's revision, the one before it)."""
+    ours = _ours()
     return ours.revision, str(ours.down_revision)
 
 
