@@ -17,7 +17,7 @@ from loguru import logger
 if TYPE_CHECKING:
     from loguru import Message, Record
 
-__all__ = ["configure_logging", "mask_phone_numbers", "mask_record"]
+__all__ = ["configure_logging", "drop_phone_numbers", "mask_phone_numbers", "mask_record"]
 
 _PLUS = r"(?:\+|%2[Bb])"  # `%2B`: a `+` URL-encoded, as in a query string or a form body
 _NXX = r"[2-9]\d\d"  # a North American area code or exchange
@@ -58,6 +58,13 @@ def mask_phone_numbers(text: str) -> str:
     always hidden) and the last four: `+1214***0123`. Masking a masked text changes nothing.
     """
     return _PHONE.sub(_mask_match, text)
+
+
+def drop_phone_numbers(text: str) -> str:
+    """`text` with every phone number (as mask_phone_numbers finds them) replaced by
+    `[number]`: for a provider's error text that Lily stores (a message's error, a task's
+    last error), where not even a masked number should rest."""
+    return _PHONE.sub("[number]", text)
 
 
 def _mask_match(match: re.Match[str]) -> str:

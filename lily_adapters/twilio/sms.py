@@ -13,6 +13,7 @@ from loguru import logger
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
+from lily_adapters.logs import drop_phone_numbers
 from lily_adapters.metrics import provider_call
 from lily_adapters.provider_policy import ProviderPolicy
 from lily_adapters.twilio._http import TWILIO_API_URL, RebasedTwilioHttpClient
@@ -184,11 +185,13 @@ def _page_error(exc: TwilioException, headers: Mapping[str, str]) -> DeliveryErr
 def delivery_error(
     exc: TwilioRestException | TwilioServiceException, headers: Mapping[str, str]
 ) -> DeliveryError:
-    """The core error for a Twilio API error response."""
+    """The core error for a Twilio API error response. Twilio's text may name the number
+    ("The 'To' number +1... is not a valid phone number"): it is dropped, since the error is
+    stored with the message and the task, where no customer's number rests in clear."""
     status = int(exc.status)
     code = str(exc.code) if exc.code is not None else None
     text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", "")
-    message = f"Twilio {status} (code {code}): {text}"
+    message = f"Twilio {status} (code {code}): {drop_phone_numbers(str(text))}"
     if code == str(OPTED_OUT):
         return RecipientOptedOut(message, code=code)
     if status == 429 or status >= 500:

@@ -1,6 +1,8 @@
 """Issue 14's done-when: after a missed call, a quote and a booking, a dump of the database
-(SQLite's iterdump, PostgreSQL's pg_dump) holds none of the customer's number, email or
-name, nor any tenant secret -- while the flows worked and Lily reads it all back."""
+(SQLite's iterdump, PostgreSQL's pg_dump) and of Redis (every key's value: the queue's task
+payloads and errors) holds none of the customer's number, email or name, nor any tenant
+secret -- while the flows worked and Lily reads it all back. Nor does a provider's error
+text that named the number rest anywhere."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ import sqlite3
 import subprocess
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from lily_adapters.calcom import SIGNATURE_HEADER, sign
-from lily_core.domain.leads import MessageKind
-from tests.e2e.conftest import CALLER, Lily
+from lily_core.domain.leads import MessageKind, MessageStatus
+from tests.e2e.conftest import CALLER, JITTER_MAX, START, Lily, after
 from tests.e2e.test_booking_flow import ADDRESS, calcom_body
 from tests.e2e.test_quote_flow import BOOKING_URL, import_pricebook, mms, settle
 
@@ -44,6 +47,34 @@ def _dump(database_url: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+def _redis_dump(redis_url: str | None) -> str:
+    """Every key of Lily's Redis index and its value, whatever its type ("" without Redis)."""
+    if redis_url is None:
+        return ""
+    client = redis.Redis.from_url(redis_url)
+    read = {
+        b"string": lambda key: [client.get(key)],
+        b"hash": lambda key: [*client.hgetall(key).items()],
+        b"list": lambda key: client.lrange(key, 0, -1),
+        b"set": lambda key: list(client.smembers(key)),
+        b"zset": lambda key: client.zrange(key, 0, -1),
+        b"stream": lambda key: client.xrange(key),
+    }
+    parts = []
+    try:
+        for key in client.scan_iter(count=1000):
+            kind = client.type(key)
+            parts.append(f"{key!r} {kind!r} {read[kind](key)!r}")
+    finally:
+        client.close()
+    return "\n".join(parts)
+
+
+def _everything(lily: Lily) -> str:
+    settings = lily.container.settings()
+    return _dump(str(settings.database_url)) + "\n" + _redis_dump(settings.redis_url)
 
 
 def test_a_dump_after_a_call_a_quote_and_a_booking_shows_no_customer_data_or_secret(
@@ -92,8 +123,10 @@ def test_a_dump_after_a_call_a_quote_and_a_booking_shows_no_customer_data_or_sec
     assert stored is not None and stored.calcom_secret == CALCOM_SECRET
     assert stored.twilio_auth_token == OWN_TWILIO_TOKEN
 
-    dump = _dump(str(lily.container.settings().database_url))
+    dump = _everything(lily)
     assert tenant.slug in dump and lead.id in dump  # a dump of this database, with rows
+    if lily.container.settings().redis_url:
+        assert "lily:{" in dump  # and of the queue's keys in Redis
     digits = CALLER.removeprefix("+1")
     secrets = {
         "the customer's number": digits,
@@ -110,3 +143,19 @@ def test_a_dump_after_a_call_a_quote_and_a_booking_shows_no_customer_data_or_sec
     }
     found = [what for what, value in secrets.items() if value and value in dump]
     assert not found, found
+
+
+def test_a_provider_error_naming_the_number_is_stored_without_it(lily: Lily) -> None:
+    """Twilio's text for a bad number names it; Lily keeps the error (on the message, on the
+    dead-lettered task) with the number dropped."""
+    lily.twilio.fail_next(400, 21211, f"The 'To' number {CALLER} is not a valid phone number.")
+    assert lily.missed_call("CA" + "f" * 32).status_code == 200
+    lily.run_worker_at(after(START, JITTER_MAX + 0.5))
+
+    [message] = lily.outbound()
+    assert message.status == MessageStatus.FAILED and message.error_code == "21211"
+    assert message.error_message is not None and "[number]" in message.error_message
+    dump = _everything(lily)
+    assert "21211" in dump  # the error is stored...
+    digits = CALLER.removeprefix("+1")
+    assert digits not in dump and digits[-7:] not in dump  # ...without the number
