@@ -2,8 +2,11 @@
 before and after, in the same run.
 
 "After" is the committed code (`git archive HEAD`, in a temporary directory); "before" is
-the same with the encryption commits taken back out (`git diff REV^ REV` applied in reverse),
-so everything else -- other features, the machine, the moment -- is the same. Each side
+the same with the encryption commits taken back out (`git revert --no-commit` of each, in a
+shared clone: a three-way merge, so later changes near the same lines still apply; conflicts
+are allowed in prose and tests only, which the probe does not run), and migration 0012 made
+a no-op when later migrations follow it, so everything else -- other features, the machine,
+the moment -- is the same. Each side
 runs in its own process (`--probe`, with PYTHONPATH on its tree): a fresh
 database (PostgreSQL `lily_bench_enc_<pid>` made and dropped, or an SQLite file), a tenant,
 then
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -38,6 +42,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 # the commits that made the SQL adapter encrypt, taken back out (newest first) for "before"
 ENCRYPTION_COMMIT_SUBJECTS = (
+    "Migration 0012 keeps its own copy of the search-key rule",
+    "The blind-index key rotates (issue 14)",
     "A new lead's search keys in an executemany again",
     "A new lead's search keys in one INSERT",
     "Customers' data and tenants' secrets encrypted at rest",
@@ -140,32 +146,59 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
             drop()
 
 
+def _git(*args: str, cwd: Path = ROOT, check: bool = True) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        sys.exit(f"git {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout.strip()
+
+
 def _trees(after: Path, before: Path) -> str:
-    """HEAD into `after`, HEAD with the encryption commits reversed into `before`; returns
+    """HEAD into `after`, HEAD with the encryption commits reverted into `before`; returns
     the encryption commit's id."""
     commits = []
     for subject in ENCRYPTION_COMMIT_SUBJECTS:
-        found = subprocess.run(
-            ["git", "log", "--format=%H", "-1", "--fixed-strings", f"--grep={subject}"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        found = _git("log", "--format=%H", "-1", "--fixed-strings", f"--grep={subject}")
         if not found:
             sys.exit(f"no commit {subject!r} in this checkout's history")
         commits.append(found)
-    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True)
-    for into in (after, before):
-        subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    for commit in commits:
-        diff = subprocess.run(
-            ["git", "diff", f"{commit}^", commit], cwd=ROOT, capture_output=True, check=True
-        ).stdout
-        # prose and tests that changed since: the probe runs neither
-        apply = ["git", "apply", "-R", "--exclude=*.md", "--exclude=tests/*"]
-        subprocess.run(apply, cwd=before, input=diff, check=True)
+    head = _git("rev-parse", "HEAD")
+    archive = subprocess.run(["git", "archive", head], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(after)], input=archive.stdout, check=True)
+    _git("clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(before))
+    _git("checkout", "--quiet", "--detach", head, cwd=before)
+    for commit in commits:  # newest first
+        _git("revert", "--no-commit", commit, cwd=before, check=False)
+        conflicts = _git("diff", "--name-only", "--diff-filter=U", cwd=before).split()
+        code = [f for f in conflicts if not (f.endswith(".md") or f.startswith("tests/"))]
+        if code:
+            sys.exit(f"reverting {commit[:12]} conflicts in {', '.join(code)}")
+    _keep_the_chain(after, before)
     return commits[-1]
+
+
+def _keep_the_chain(after: Path, before: Path) -> None:
+    """The reverted encryption migration back as a no-op, if later ones name it."""
+    [migration] = (after / "migrations" / "versions").glob("*_encryption.py")
+    text = migration.read_text()
+    ids = {
+        name: re.search(rf'^{name} = "(\w+)"', text, re.MULTILINE)
+        for name in ("revision", "down_revision")
+    }
+    revision, down = (m.group(1) if m else "" for m in ids.values())
+    later = [
+        path
+        for path in (before / "migrations" / "versions").glob("*.py")
+        if f'down_revision = "{revision}"' in path.read_text()
+    ]
+    if later:
+        (before / "migrations" / "versions" / migration.name).write_text(
+            f'"""No-op: the encryption, taken out for the bench."""\n\n'
+            f'revision = "{revision}"\ndown_revision = "{down}"\n'
+            "branch_labels = None\ndepends_on = None\n\n\n"
+            "def upgrade() -> None:\n    pass\n\n\n"
+            "def downgrade() -> None:\n    pass\n"
+        )
 
 
 def _run_side(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
