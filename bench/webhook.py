@@ -3,16 +3,17 @@ uvicorn (issue 17): throughput at full load, latency at half of it, CPU per requ
 the database round trips of one webhook, on PostgreSQL + Redis and on the embedded SQLite.
 
     .venv/bin/python -m bench.webhook [--backend postgres|sqlite|both] [--seconds 10]
-        [--connections 50] [--rounds 3] [--webhook voice|sms|status|all]
+        [--connections 50] [--rounds 3] [--webhook voice|sms|status|calcom|all]
 
 --webhook picks what is posted (ROUTES): a missed call (the default), a text from a new
-customer, or a delivery status callback. Each server is one process (`lily serve
---no-worker`, so the text-backs wait in the queue; `uvicorn bench.webhook:bare`). Every
-request is a new caller with a new CallSid (MessageSid), signed with the tenant's token, so
-none is a replay Lily could answer from its ledger. Full load
-is wrk (`apt-get install wrk`) at --connections, the two servers' rounds interleaved; half
-load is wrk again with each connection pausing between its requests as long as one
-request took it at full load (so about half the rate; the rate reached is printed).
+customer, a delivery status callback, or a Cal.com booking by a new attendee. Each server is
+one process (`lily serve --no-worker`, so the text-backs wait in the queue; `uvicorn
+bench.webhook:bare`). Every request is a new caller with a new CallSid (MessageSid, booking
+uid), signed with the tenant's secret, so none is a replay Lily could answer from its
+ledger. Full load is wrk (`apt-get install wrk`) at --connections, the two servers' rounds
+interleaved; half load is wrk again with each connection pausing between its requests as
+long as one request took it at full load (so about half the rate; the rate reached is
+printed).
 CPU is the server process's user + system time over a round, per request. Round trips are
 counted in-process: the same app under Starlette's TestClient, every statement, BEGIN,
 COMMIT/ROLLBACK and pool checkout (a pre-ping) on the engine, over 200 webhooks.
@@ -50,7 +51,13 @@ VOICE = "/webhooks/twilio/voice"
 # what --webhook measures: a missed call from a new caller; a text from a new customer; a
 # delivery status callback (for a message SID Lily has not sent: the signature check, the
 # lookup, nothing to record -- the floor of that webhook)
-ROUTES = {"voice": VOICE, "sms": "/webhooks/twilio/sms", "status": "/webhooks/twilio/sms/status"}
+ROUTES = {
+    "voice": VOICE,
+    "sms": "/webhooks/twilio/sms",
+    "status": "/webhooks/twilio/sms/status",
+    "calcom": "/webhooks/calcom/bench-wash",
+}
+CALCOM_SECRET = "bench-calcom-secret"
 TENANT_PHONE = "+18885550142"
 LILY = "from lily_cli.main import main; main()"
 
@@ -67,14 +74,25 @@ async def _voice(request: Request) -> Response:
     return Response(f"<Response><!-- {form.get('CallSid')} --></Response>", media_type="text/xml")
 
 
+@bare.post(ROUTES["calcom"])
+async def _calcom(request: Request) -> Response:
+    document = json.loads(await request.body())
+    return Response(status_code=200 if document.get("triggerEvent") else 400)
+
+
 # -- requests -----------------------------------------------------------------------------
 
 
 def signed_calls(
     url: str, token: str, first: int, count: int, webhook: str = "voice"
 ) -> list[tuple[str, str]]:
-    """`count` webhooks of this kind (ROUTES) from new callers, as (form body,
-    X-Twilio-Signature); `url` is the route's public URL."""
+    """`count` webhooks of this kind (ROUTES) from new callers, as (body, signature);
+    `url` is the route's public URL, `token` the tenant's Twilio token."""
+    if webhook == "calcom":
+        from lily_adapters.calcom import sign
+
+        bodies = [_booking(n) for n in range(first, first + count)]
+        return [(body, sign(CALCOM_SECRET, body.encode())) for body in bodies]
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(token)
@@ -83,6 +101,38 @@ def signed_calls(
         form = _form(webhook, n)
         calls.append((urlencode(form), validator.compute_signature(url, form)))
     return calls
+
+
+def headers(webhook: str, signature: str) -> dict[str, str]:
+    if webhook == "calcom":
+        return {"Content-Type": "application/json", "X-Cal-Signature-256": signature}
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+
+
+def _booking(n: int) -> str:
+    """A Cal.com BOOKING_CREATED (version 2021-10-20) by a new attendee, a new uid."""
+    attendee = {
+        "name": f"Pat {n}",
+        "email": f"pat{n}@example.com",
+        "timeZone": "America/Chicago",
+        "phoneNumber": f"+1469{2_000_000 + n % 7_000_000:07d}",
+    }
+    payload = {
+        "type": "house-wash-estimate",
+        "title": "House wash estimate",
+        "startTime": "2031-06-03T15:00:00Z",
+        "endTime": "2031-06-03T16:00:00Z",
+        "organizer": {"name": "Sam Owner", "timeZone": "America/Chicago"},
+        "attendees": [attendee],
+        "location": "12 Elm St, Dallas, TX 75201",
+        "uid": f"bench-{n:012d}",
+        "status": "ACCEPTED",
+    }
+    document = {"triggerEvent": "BOOKING_CREATED", "createdAt": "2031-06-01T15:00:00.000Z"}
+    return json.dumps({**document, "payload": payload})
 
 
 def _form(webhook: str, n: int) -> dict[str, str]:
@@ -118,9 +168,13 @@ def _form(webhook: str, n: int) -> dict[str, str]:
     }
 
 
-def _lua(calls: list[tuple[str, str]], path: Path, delay_ms: float = 0, route: str = VOICE) -> Path:
-    """A wrk script posting `calls` in turn; each connection waits `delay_ms` between its
-    requests (none: as fast as the server answers)."""
+def _lua(
+    calls: list[tuple[str, str]], path: Path, delay_ms: float = 0, webhook: str = "voice"
+) -> Path:
+    """A wrk script posting `calls` to `webhook`'s route in turn; each connection waits
+    `delay_ms` between its requests (none: as fast as the server answers)."""
+    content_type = headers(webhook, "")["Content-Type"]
+    signed_by = next(name for name in headers(webhook, "") if name != "Content-Type")
     entries = ",\n".join(f"{{{json.dumps(body)}, {json.dumps(sig)}}}" for body, sig in calls)
     path.write_text(
         f"""local calls = {{
@@ -131,9 +185,9 @@ delay = function() return {round(delay_ms)} end
 request = function()
   i = i + 1
   local call = calls[(i - 1) % #calls + 1]
-  return wrk.format("POST", "{route}", {{
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["X-Twilio-Signature"] = call[2],
+  return wrk.format("POST", "{ROUTES[webhook]}", {{
+    ["Content-Type"] = "{content_type}",
+    ["{signed_by}"] = call[2],
   }}, call[1])
 end
 done = function(summary, latency, requests)
@@ -242,7 +296,17 @@ def _backend(kind: str, workdir: Path, port: int) -> Iterator[dict[str, str]]:
         lily = [sys.executable, "-c", LILY]
         subprocess.run([*lily, "db", "upgrade"], env=env, check=True, capture_output=True)
         subprocess.run(
-            [*lily, "tenant", "create", "--name", "Bench Wash", "--phone", TENANT_PHONE],
+            [
+                *lily,
+                "tenant",
+                "create",
+                "--name",
+                "Bench Wash",
+                "--phone",
+                TENANT_PHONE,
+                "--calcom-secret",
+                CALCOM_SECRET,
+            ],
             env=env,
             check=True,
             capture_output=True,
@@ -266,16 +330,14 @@ def _token(env: dict[str, str]) -> str:
     return str(json.loads(shown.stdout)["sandbox_auth_token"])
 
 
-def _answers(url: str, call: tuple[str, str], route: str = VOICE) -> None:
+def _answers(url: str, call: tuple[str, str], webhook: str = "voice") -> None:
     """One webhook, checked: a benchmark of refusals would measure nothing."""
     import httpx
 
     body, signature = call
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": signature,
-    }
-    response = httpx.post(url + route, content=body, headers=headers, timeout=30)
+    response = httpx.post(
+        url + ROUTES[webhook], content=body, headers=headers(webhook, signature), timeout=30
+    )
     if response.status_code not in (200, 204):
         raise RuntimeError(f"Lily answered {response.status_code}: {response.text[:500]}")
 
@@ -316,14 +378,7 @@ def round_trips(
         calls = signed_calls(url + route, token, 900_000_000, count, webhook)
         with TestClient(create_app(container), base_url=url) as client:
             for body, signature in calls:
-                response = client.post(
-                    route,
-                    content=body,
-                    headers={
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "X-Twilio-Signature": signature,
-                    },
-                )
+                response = client.post(route, content=body, headers=headers(webhook, signature))
                 response.raise_for_status()
         per = {name: value / count for name, value in counts.items()}
         per["round_trips"] = per["statements"] + per["begins"] + per["ends"] + per["checkouts"]
@@ -355,12 +410,12 @@ def bench(
         first = 0
         with _server(serve, lily_port, env) as lily, _server(bare_cmd, bare_port, env) as peer:
             warm = signed_calls(lily_url + route, token, 999_000_000, 1, webhook)
-            _answers(lily_url, warm[0], route)
+            _answers(lily_url, warm[0], webhook)
             for n in range(rounds):
                 for name, url, process in (("bare", bare_url, peer), ("lily", lily_url, lily)):
                     calls = signed_calls(lily_url + route, token, first, per_round, webhook)
                     first += per_round
-                    script = _lua(calls, Path(tmp) / f"{name}{n}.lua", route=route)
+                    script = _lua(calls, Path(tmp) / f"{name}{n}.lua", webhook=webhook)
                     before = _cpu_seconds(process.pid)
                     result = wrk(url, script, seconds, connections)
                     cpu[name].append((_cpu_seconds(process.pid) - before) / result["requests"])
@@ -374,7 +429,7 @@ def bench(
                 calls = signed_calls(lily_url + route, token, first, per_round, webhook)
                 first += per_round
                 delay = connections * 1000 / rate
-                script = _lua(calls, Path(tmp) / f"{name}-half.lua", delay, route)
+                script = _lua(calls, Path(tmp) / f"{name}-half.lua", delay, webhook)
                 half[name] = wrk(url, script, seconds, connections)
         trips = round_trips(env, lily_url, token, webhook=webhook)
     summary: dict[str, Any] = {"backend": kind, "webhook": webhook}
