@@ -41,11 +41,14 @@ class PostgresListener:
     def wait(self, timeout: float) -> bool:
         import psycopg
 
+        timeout = max(timeout, 0.0)
         try:
             if self._conn is None:
                 self._conn = self._listen()
                 return True  # what was notified before LISTEN took effect is unknown
-            for _ in self._conn.notifies(timeout=max(timeout, 0.0), stop_after=1):
+            # Run each generator out: it holds the connection's lock until it ends.
+            if list(self._conn.notifies(timeout=timeout, stop_after=1)):
+                list(self._conn.notifies(timeout=0))  # those already here: one wake for all
                 return True
             if self._conn.closed:
                 raise psycopg.OperationalError("the listening connection is closed")

@@ -614,14 +614,16 @@ def test_a_waiter_returns_false_when_nothing_arrives(
     assert time.monotonic() - started >= 0.25
 
 
-def test_an_arrival_between_waits_is_not_missed_and_wakes_once(
+def test_an_arrival_between_waits_is_not_missed(
     new_queue: Callable[[], JitterQueue], clock: FakeClock
 ) -> None:
     waiter, producer = _waking(new_queue()), new_queue()
     _enqueue(producer, clock)
     _enqueue(producer, clock)
     assert waiter.wait_for_work(5) is True
-    assert waiter.wait_for_work(0.3) is False
+    # Two arrivals may wake it twice (PostgreSQL: the second NOTIFY can still be on its
+    # way), never for ever.
+    assert False in [waiter.wait_for_work(0.3) for _ in range(3)]
 
 
 def test_requeueing_dead_tasks_wakes_a_waiter(
