@@ -168,3 +168,38 @@ test("settings: the webhook URLs to paste with copy buttons, an inline error, an
   await page.getByRole("button", { name: "Revoke Zapier" }).click();
   await expect(page.getByRole("button", { name: "Revoke Zapier" })).toHaveCount(0);
 });
+
+test("settings: the owner's alerts go to the numbers set there, seconds after the text-back; their STOP shows", async ({ signedIn: page }) => {
+  const OWNER_CELL = "+15125550146";
+  const CALLER_4 = "+15125550145"; // new to this run: a repeat caller gets no text-back
+  await page.getByRole("link", { name: "Settings", exact: true }).click();
+  const alerts = page.getByRole("region", { name: "Owner alerts" });
+  await alerts.getByLabel("Alert numbers").fill("(512) 555-0146");
+  await alerts.getByLabel("Replies Lily can't answer").uncheck();
+  // the earlier tests' alerts count toward the hourly limit (10): raise it
+  await alerts.getByLabel("At most this many alert texts an hour").fill("50");
+  await alerts.getByRole("button", { name: "Save owner alerts" }).click();
+  await expect(alerts.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await expect(alerts.getByText("Alerts go to: (512) 555-0146")).toBeVisible();
+  await page.reload();
+  await expect(alerts.getByLabel("Alert numbers")).toHaveValue("(512) 555-0146");
+  await expect(alerts.getByLabel("Replies Lily can't answer")).not.toBeChecked();
+  await expect(alerts.getByLabel("At most this many alert texts an hour")).toHaveValue("50");
+
+  // a missed call: the caller is texted back, and the owner's phone hears of it a few seconds
+  // later (the batch closes 5 s after the text-back), with the conversation's link
+  await phone.call(CALLER_4);
+  await expect.poll(async () => (await phone.sent()).some((m) => m.to === CALLER_4), { timeout: 15_000 }).toBe(true);
+  const alerted = async () => (await phone.sent()).filter((m) => m.to === OWNER_CELL && m.body.includes("Missed call from (512) 555-0145"));
+  await expect.poll(async () => (await alerted()).length, { timeout: 15_000 }).toBe(1);
+  const [alert] = await alerted();
+  expect(alert?.from).toBe("+15125550100");
+  expect(alert?.body).toMatch(/\/inbox\/\?lead=\w+/);
+
+  // the owner replies STOP from that phone: the page says so, and no one is alerted
+  await phone.text(OWNER_CELL, "STOP");
+  await page.reload();
+  await expect(alerts.getByText(/\(512\) 555-0146 replied STOP on .*: no alerts go there/)).toBeVisible();
+  await expect(alerts.getByText("Alerts go to: no one (set a number below)")).toBeVisible();
+  await expect(alerts.getByText(/Alert texts this month: [1-9]\d* \(not counted/)).toBeVisible();
+});
