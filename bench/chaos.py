@@ -329,7 +329,9 @@ class Chaos:
         returns how many cut tasks have no line for attempt n + 1 (that run was cut by a
         kill too, or, after a Redis flush, the reconciler re-queued the message as a new
         task)."""
-        runs: dict[tuple[str, int], tuple[float, float]] = {}  # (task, attempt) -> start, end
+        # (task, attempt) -> [(start, end)]: a deferral (an open circuit) gives its attempt
+        # back, so an attempt number can run more than once
+        runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
         for path in self.worker_logs:
             for line in path.read_text(errors="replace").splitlines():
                 try:
@@ -340,21 +342,24 @@ class Chaos:
                 if not task_id or duration is None or record.get("attempt") is None:
                     continue
                 end = datetime.fromisoformat(record["time"]).timestamp()
-                runs[(task_id, int(record["attempt"]))] = (end - float(duration) / 1000, end)
+                run = (end - float(duration) / 1000, end)
+                runs.setdefault((task_id, int(record["attempt"])), []).append(run)
         waits, cut, seen = [], 0, set()
         for killed_at, held in self.kills:
             for task_id, attempt in held:
                 if (task_id, attempt) in seen:
                     continue
                 seen.add((task_id, attempt))
-                this = runs.get((task_id, attempt))
-                if this is not None and this[0] < killed_at < this[1]:
+                these = runs.get((task_id, attempt), [])
+                if any(start < killed_at < end for start, end in these):
                     continue  # it ran across the kill: the warm spare had it
-                if this is not None and this[1] <= killed_at:
-                    continue  # it finished before the kill
-                rerun = runs.get((task_id, attempt + 1))
-                if rerun is not None and rerun[0] > killed_at:
-                    waits.append(rerun[0] - killed_at)
+                before = [run for run in these if run[0] < killed_at]
+                if before and max(before)[1] <= killed_at:
+                    continue  # its latest run before the kill had finished
+                later = [start for start, _ in runs.get((task_id, attempt + 1), [])]
+                rerun = min((start for start in later if start > killed_at), default=None)
+                if rerun is not None:
+                    waits.append(rerun - killed_at)
                 elif not any(t == task_id and n > attempt for t, n in runs):
                     continue  # never ran again: it had finished (acked) before the kill
                 else:
