@@ -4,7 +4,8 @@ before and after, in the same run.
 "After" is the committed code (`git archive HEAD`, in a temporary directory); "before" is
 the same with the encryption commits taken back out (`git revert --no-commit` of each, in a
 shared clone: a three-way merge, so later changes near the same lines still apply; conflicts
-are allowed in prose and tests only, which the probe does not run), and migration 0012 made
+are allowed in prose, tests and benches only, which the probe does not run from the tree, and
+those files are kept as at HEAD), and migration 0012 made
 a no-op when later migrations follow it, so everything else -- other features, the machine,
 the moment -- is the same. Each side
 runs in its own process (`--probe`, with PYTHONPATH on its tree): a fresh
@@ -164,6 +165,10 @@ def _git(*args: str, cwd: Path = ROOT, check: bool = True) -> str:
     return done.stdout.strip()
 
 
+# what the probe does not run from the tree (it runs this file, from the checkout)
+_NOT_RUN = ("tests", "bench", "web")
+
+
 def _trees(after: Path, before: Path) -> str:
     """HEAD into `after`, HEAD with the encryption commits reverted into `before`; returns
     the encryption commit's id."""
@@ -181,9 +186,11 @@ def _trees(after: Path, before: Path) -> str:
     for commit in commits:  # newest first
         _git("revert", "--no-commit", commit, cwd=before, check=False)
         conflicts = _git("diff", "--name-only", "--diff-filter=U", cwd=before).split()
-        code = [f for f in conflicts if not (f.endswith(".md") or f.startswith("tests/"))]
+        code = [f for f in conflicts if not f.endswith(".md") and f.split("/")[0] not in _NOT_RUN]
         if code:
             sys.exit(f"reverting {commit[:12]} conflicts in {', '.join(code)}")
+        if conflicts:  # kept as at HEAD, so that the next revert can start
+            _git("checkout", head, "--", *conflicts, cwd=before)
     _keep_the_chain(after, before)
     return commits[-1]
 
