@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lily_adapters.sql.queue_table import tasks
 from lily_core.ports.queue import QueueUnavailable
 
 CHANNEL = "lily_tasks"
@@ -79,16 +80,19 @@ class PostgresListener:
 
 
 class SqliteWatcher:
-    """A connection of its own that reads PRAGMA data_version every SQLITE_POLL_SECONDS:
-    it changes when another connection commits a change to the file (an enqueue, and any
-    other write: a spurious wake costs a claim that finds nothing). An in-memory database
-    has one connection for all: there, its total_changes() counts every write."""
+    """A connection of its own that reads PRAGMA data_version every SQLITE_POLL_SECONDS: it
+    changes when another connection commits a change to the file. Then, and only then, it
+    reads when the first scheduled task is due (an index seek): a change there is an
+    arrival (or a claim: a spurious wake costs a claim that finds nothing), while the
+    webhooks' and handlers' other writes wake nobody. An in-memory database has one
+    connection for all: there, its total_changes() counts every write."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         self._in_memory = engine.url.database in (None, "", ":memory:")
         self._conn: Any = None  # a detached pool connection (sqlite3, autocommit)
         self._version: int | None = None
+        self._first_due: object = _UNKNOWN
 
     def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(timeout, 0.0)
@@ -97,7 +101,10 @@ class SqliteWatcher:
                 version = self._read()
                 if version != self._version:
                     self._version = version
-                    return True  # on the first read too: what came before is unknown
+                    first_due = self._read_first_due()
+                    if first_due != self._first_due:  # on the first read too
+                        self._first_due = first_due
+                        return True
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -107,19 +114,29 @@ class SqliteWatcher:
             raise QueueUnavailable(f"database: {exc}") from exc
 
     def _read(self) -> int:
+        return int(self._query("PRAGMA data_version", "SELECT total_changes()"))
+
+    def _read_first_due(self) -> object:
+        return self._query(_FIRST_DUE, _FIRST_DUE)
+
+    def _query(self, on_file: str, in_memory: str) -> Any:
         if self._in_memory:  # the one shared connection: borrow it for a moment
             conn = self._engine.raw_connection()
             try:
-                return int(conn.cursor().execute("SELECT total_changes()").fetchone()[0])
+                return conn.cursor().execute(in_memory).fetchone()[0]
             finally:
                 conn.close()
         if self._conn is None:
             self._conn = self._engine.raw_connection()
             self._conn.detach()  # ours alone: data_version counts other connections' commits
-        return int(self._conn.cursor().execute("PRAGMA data_version").fetchone()[0])
+        return self._conn.cursor().execute(on_file).fetchone()[0]
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
-        self._version = None
+        self._version, self._first_due = None, _UNKNOWN
         if conn is not None:
             conn.close()
+
+
+_UNKNOWN = object()
+_FIRST_DUE = f"SELECT min(run_at) FROM {tasks.name} WHERE state = 'scheduled'"

@@ -49,8 +49,9 @@ _KEYS = (
 # leases    HASH  id -> the current claim's fencing token (in-flight tasks only)
 # wake      LIST  one element while a task arrived that no waiter has seen (wait_for_work)
 
-# A waiter's blocking pop lasts at most this long, so its socket timeout can be longer.
-WAKE_WAIT_MAX = 30.0
+# A waiter's blocking pop lasts at most this long (a longer wait returns False then), so
+# its socket timeout, this plus SOCKET_TIMEOUT, notices a hung server within seconds.
+WAKE_WAIT_MAX = 5.0
 
 _WAKE = """
 redis.call('LPUSH', KEYS[10], '1')
