@@ -663,6 +663,7 @@ def _kill_waiting_connections(backend: str, request: pytest.FixtureRequest) -> i
             sa.text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE application_name = 'lily-worker-wake' AND query LIKE 'LISTEN%'"
+                " AND datname = current_database()"  # not another run's, on the same server
             )
         ).all()
     engine.dispose()
