@@ -161,7 +161,9 @@ def test_missing_media_is_rejected_and_a_transient_failure_retried(lily: Lily) -
     assert_rejected_once(lily, gone, "404")
 
     sid = mms(lily, data=PNG, content_type="image/png")
-    lily.twilio.fail_next(503, 20503, "Service unavailable")
+    # more 503s than the fetch tries in one run (the provider policy): the task is retried
+    for _ in range(lily.container.provider_policy().attempts):
+        lily.twilio.fail_next(503, 20503, "Service unavailable")
     copy_now(lily)
     assert "stored_key" not in inbound(lily, sid).media[0]
     assert lily.queue_stats().scheduled >= 1 and lily.queue_stats().dead == 0
