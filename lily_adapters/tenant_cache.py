@@ -38,8 +38,9 @@ _RETRY_S = (1.0, 30.0)  # the listener's back-off while Redis is away
 
 
 class TenantChanges:
-    """Says when a tenant was committed: to this process's subscribers at once, and, with
-    Redis, to every process's (`listen()`)."""
+    """Says when a tenant was committed: to this process's subscribers at once and, with
+    Redis, to every process's (a listener thread, started by the first subscriber). The
+    publish is synchronous in the committing thread, bounded by a 2 s timeout."""
 
     def __init__(self, redis_url: str | None = None) -> None:
         self._subscribers: list[Callable[[], None]] = []
