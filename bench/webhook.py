@@ -1,6 +1,9 @@
 """Signed Twilio webhooks in `lily serve` beside a bare FastAPI form POST on the same
 uvicorn (issue 17): throughput at full load, latency at half of it, CPU per request, and
 the database round trips of one webhook, on PostgreSQL + Redis and on the embedded SQLite.
+A third server, the floor (`floor()` below), is the least an honest webhook can do -- check
+the signature, commit the event, queue it -- so the table shows how much of the gap to the
+bare POST any design could close.
 
     .venv/bin/python -m bench.webhook [--backend postgres|sqlite|both] [--seconds 10]
         [--connections 50] [--rounds 3] [--webhook voice|sms|status|calcom|all]
@@ -8,9 +11,9 @@ the database round trips of one webhook, on PostgreSQL + Redis and on the embedd
 --webhook picks what is posted (ROUTES): a missed call (the default), a text from a new
 customer, a delivery status callback, or a Cal.com booking by a new attendee. Each server is
 one process (`lily serve --no-worker`, so the text-backs wait in the queue; `uvicorn
-bench.webhook:bare`). Every request is a new caller with a new CallSid (MessageSid, booking
+bench.webhook:bare`; `uvicorn --factory bench.webhook:floor`). Every request is a new caller with a new CallSid (MessageSid, booking
 uid), signed with the tenant's secret, so none is a replay Lily could answer from its
-ledger. Full load is wrk (`apt-get install wrk`) at --connections, the two servers' rounds
+ledger. Full load is wrk (`apt-get install wrk`) at --connections, the servers' rounds
 interleaved; half load is wrk again with each connection pausing between its requests as
 long as one request took it at full load (so about half the rate; the rate reached is
 printed).
@@ -36,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -58,6 +61,7 @@ ROUTES = {
     "calcom": "/webhooks/calcom/bench-wash",
 }
 CALCOM_SECRET = "bench-calcom-secret"
+SERVERS = ("bare", "floor", "lily")  # measured in this order, round after round
 TENANT_PHONE = "+18885550142"
 LILY = "from lily_cli.main import main; main()"
 
@@ -78,6 +82,83 @@ async def _voice(request: Request) -> Response:
 async def _calcom(request: Request) -> Response:
     document = json.loads(await request.body())
     return Response(status_code=200 if document.get("triggerEvent") else 400)
+
+
+# -- the floor: the least an honest webhook can do ------------------------------------------
+
+
+def floor() -> FastAPI:
+    """`uvicorn --factory bench.webhook:floor`: the least a webhook that keeps DESIGN §2's
+    promise ("validates, records, enqueues and answers") can do, without Lily: read the form
+    (the JSON for Cal.com), check its signature with Lily's own functions, commit the
+    provider's event as one row keyed by its id (INSERT ... ON CONFLICT DO NOTHING,
+    SQLAlchemy Core, in the thread pool as any blocking driver call must be) and, with
+    Redis, queue it (one LPUSH); then answer. No lead, no conversation, no log line: all of
+    that would be left to a worker. Lily's ratio can be no better than this one's.
+    Configured by the environment the bench gives it (BENCH_FLOOR_*)."""
+    import sqlalchemy as sa
+    from starlette.concurrency import run_in_threadpool
+
+    from lily_adapters.calcom import verify_signature
+    from lily_adapters.sql.uow import create_engine_for
+    from lily_adapters.twilio.webhooks import is_valid_signature
+
+    url = os.environ["BENCH_FLOOR_DATABASE_URL"]
+    if url.startswith("sqlite"):
+        engine = create_engine_for(url)  # WAL, BEGIN IMMEDIATE: Lily's way with SQLite
+    else:
+        engine = sa.create_engine(url, pool_size=20, max_overflow=10)  # no pre-ping
+    events = sa.Table(
+        "bench_floor_events",
+        sa.MetaData(),
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("route", sa.String(64), nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+    )
+    events.create(engine, checkfirst=True)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(events).on_conflict_do_nothing()
+    queue = None
+    if os.environ.get("BENCH_FLOOR_REDIS_URL"):
+        import redis
+
+        queue = redis.Redis.from_url(os.environ["BENCH_FLOOR_REDIS_URL"])
+    public_url = os.environ["BENCH_FLOOR_PUBLIC_URL"]
+    token = os.environ["BENCH_FLOOR_TWILIO_TOKEN"]
+
+    def record(event_id: str, route: str, payload: bytes) -> None:
+        with engine.begin() as conn:
+            conn.execute(insert, {"id": event_id, "route": route, "payload": payload})
+        if queue is not None:
+            queue.lpush("bench-floor-events", event_id)
+
+    app = FastAPI()
+
+    async def twilio(request: Request) -> Response:
+        form = await request.form()
+        params = {key: str(value) for key, value in form.items()}
+        signature = request.headers.get("x-twilio-signature")
+        if not is_valid_signature(token, public_url + request.url.path, params, signature):
+            return Response(status_code=403)
+        event_id = params.get("CallSid") or params.get("MessageSid") or ""
+        body = urlencode(params).encode()
+        await run_in_threadpool(record, event_id, request.url.path, body)
+        return Response("<Response><Hangup/></Response>", media_type="text/xml")
+
+    async def calcom(request: Request) -> Response:
+        body = await request.body()
+        if not verify_signature(CALCOM_SECRET, body, request.headers.get("x-cal-signature-256")):
+            return Response(status_code=403)
+        event_id = str(json.loads(body)["payload"]["uid"])
+        await run_in_threadpool(record, event_id, request.url.path, body)
+        return Response(status_code=200)
+
+    for route in ("voice", "sms", "status"):
+        app.add_api_route(ROUTES[route], twilio, methods=["POST"])
+    app.add_api_route(ROUTES["calcom"], calcom, methods=["POST"])
+    return app
 
 
 # -- requests -----------------------------------------------------------------------------
@@ -395,45 +476,68 @@ def bench(
     kind: str, seconds: float, connections: int, rounds: int, webhook: str = "voice"
 ) -> dict[str, Any]:
     route = ROUTES[webhook]
-    lily_port, bare_port = _free_port(), _free_port()
-    with tempfile.TemporaryDirectory() as tmp, _backend(kind, Path(tmp), lily_port) as env:
+    ports = {name: _free_port() for name in SERVERS}
+    with tempfile.TemporaryDirectory() as tmp, _backend(kind, Path(tmp), ports["lily"]) as env:
         token = _token(env)
-        lily_url, bare_url = f"http://127.0.0.1:{lily_port}", f"http://127.0.0.1:{bare_port}"
-        serve = [sys.executable, "-c", LILY, "serve", "--no-worker", "--port", str(lily_port)]
-        bare_cmd = [
-            sys.executable, "-m", "uvicorn", "bench.webhook:bare", "--port", str(bare_port),
-            "--log-level", "warning", "--no-access-log",
-        ]  # fmt: skip
-        full: dict[str, list[dict[str, Any]]] = {"bare": [], "lily": []}
-        cpu: dict[str, list[float]] = {"bare": [], "lily": []}
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
+        floor_env = {
+            **env,
+            "BENCH_FLOOR_DATABASE_URL": env["LILY_DATABASE_URL"]
+            if kind == "postgres"
+            else f"sqlite:///{Path(tmp) / 'floor.db'}",
+            "BENCH_FLOOR_PUBLIC_URL": urls["lily"],  # the URL every request is signed for
+            "BENCH_FLOOR_TWILIO_TOKEN": token,
+        }
+        if kind == "postgres":
+            floor_env["BENCH_FLOOR_REDIS_URL"] = REDIS_URL
+        commands = {
+            "bare": ([*uvicorn, "bench.webhook:bare", "--port", str(ports["bare"])], env),
+            "floor": (
+                [*uvicorn, "--factory", "bench.webhook:floor", "--port", str(ports["floor"])],
+                floor_env,
+            ),
+            "lily": (
+                [sys.executable, "-c", LILY, "serve", "--no-worker", "--port", str(ports["lily"])],
+                env,
+            ),
+        }
+        full: dict[str, list[dict[str, Any]]] = {name: [] for name in SERVERS}
+        cpu: dict[str, list[float]] = {name: [] for name in SERVERS}
         per_round = 40_000
         first = 0
-        with _server(serve, lily_port, env) as lily, _server(bare_cmd, bare_port, env) as peer:
-            warm = signed_calls(lily_url + route, token, 999_000_000, 1, webhook)
-            _answers(lily_url, warm[0], webhook)
+        with ExitStack() as stack:
+            processes = {
+                name: stack.enter_context(_server(args, ports[name], server_env))
+                for name, (args, server_env) in commands.items()
+            }
+            warm = signed_calls(urls["lily"] + route, token, 999_000_000, 1, webhook)
+            _answers(urls["lily"], warm[0], webhook)
+            _answers(urls["floor"], warm[0], webhook)
             for n in range(rounds):
-                for name, url, process in (("bare", bare_url, peer), ("lily", lily_url, lily)):
-                    calls = signed_calls(lily_url + route, token, first, per_round, webhook)
+                for name in SERVERS:
+                    calls = signed_calls(urls["lily"] + route, token, first, per_round, webhook)
                     first += per_round
                     script = _lua(calls, Path(tmp) / f"{name}{n}.lua", webhook=webhook)
-                    before = _cpu_seconds(process.pid)
-                    result = wrk(url, script, seconds, connections)
-                    cpu[name].append((_cpu_seconds(process.pid) - before) / result["requests"])
+                    pid = processes[name].pid
+                    before = _cpu_seconds(pid)
+                    result = wrk(urls[name], script, seconds, connections)
+                    cpu[name].append((_cpu_seconds(pid) - before) / result["requests"])
                     full[name].append(result)
                     print(f"  round {n + 1} {name:<5} {result['per_s']:8.0f} req/s", flush=True)
             half: dict[str, dict[str, Any]] = {}
-            for name, url in (("bare", bare_url), ("lily", lily_url)):
+            for name in SERVERS:
                 # half the rate: each connection waits as long between its requests as the
                 # full load's connections took per request, on top of its answer
                 rate = statistics.median(r["per_s"] for r in full[name])
-                calls = signed_calls(lily_url + route, token, first, per_round, webhook)
+                calls = signed_calls(urls["lily"] + route, token, first, per_round, webhook)
                 first += per_round
                 delay = connections * 1000 / rate
                 script = _lua(calls, Path(tmp) / f"{name}-half.lua", delay, webhook)
-                half[name] = wrk(url, script, seconds, connections)
-        trips = round_trips(env, lily_url, token, webhook=webhook)
+                half[name] = wrk(urls[name], script, seconds, connections)
+        trips = round_trips(env, urls["lily"], token, webhook=webhook)
     summary: dict[str, Any] = {"backend": kind, "webhook": webhook}
-    for name in ("bare", "lily"):
+    for name in SERVERS:
         summary[name] = {
             "per_s": round(statistics.median(r["per_s"] for r in full[name]), 1),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in full[name]), 2),
@@ -446,6 +550,7 @@ def bench(
             "half_failed": half[name]["failed"],
         }
     summary["ratio"] = round(summary["lily"]["per_s"] / summary["bare"]["per_s"], 3)
+    summary["floor_ratio"] = round(summary["floor"]["per_s"] / summary["bare"]["per_s"], 3)
     summary["round_trips"] = {k: round(v, 2) for k, v in trips.items()}
     return summary
 
@@ -480,7 +585,7 @@ def main() -> None:
     )
     print(header)
     for r in results:
-        for name in ("bare", "lily"):
+        for name in SERVERS:
             s = r[name]
             print(
                 f"{r['backend']:<9} {r['webhook']:<7} {name:<6} {s['per_s']:7.0f}"
@@ -488,7 +593,10 @@ def main() -> None:
                 f" {s['half_per_s']:12.0f}"
                 f" {s['half_p50_ms']:7.1f} {s['half_p99_ms']:7.1f}"
             )
-        print(f"{'':<17} ratio  {r['ratio']:.3f}   round trips/webhook: {r['round_trips']}")
+        print(
+            f"{'':<17} ratio  {r['ratio']:.3f} (floor {r['floor_ratio']:.3f})"
+            f"   round trips/webhook: {r['round_trips']}"
+        )
     print(json.dumps(results))
 
 
