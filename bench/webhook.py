@@ -11,12 +11,13 @@ bare POST any design could close.
 --webhook picks what is posted (ROUTES): a missed call (the default), a text from a new
 customer, a delivery status callback, or a Cal.com booking by a new attendee. Each server is
 one process (`lily serve --no-worker`, so the text-backs wait in the queue; `uvicorn
-bench.webhook:bare`; `uvicorn --factory bench.webhook:floor`). Every request is a new caller with a new CallSid (MessageSid, booking
-uid), signed with the tenant's secret, so none is a replay Lily could answer from its
-ledger. Full load is wrk (`apt-get install wrk`) at --connections, the servers' rounds
-interleaved; half load is wrk again with each connection pausing between its requests as
-long as one request took it at full load (so about half the rate; the rate reached is
-printed).
+bench.webhook:bare`; `uvicorn --factory bench.webhook:floor`). Every request is a new
+caller with a new CallSid (MessageSid, booking uid), signed with the tenant's secret, so
+none is a replay Lily could answer from its ledger. Full load is wrk (`apt-get install
+wrk`) at --connections, the servers' rounds interleaved; half load is wrk again with each
+connection pausing before each request as long as one request took it at full load, on
+average (a random pause, so that the connections do not post in waves; about half the
+rate; the rate reached is printed).
 CPU is the server process's user + system time over a round, per request. Round trips are
 counted in-process: the same app under Starlette's TestClient, every statement, BEGIN,
 COMMIT/ROLLBACK and pool checkout (a pre-ping) on the engine, over 200 webhooks.
@@ -253,7 +254,10 @@ def _lua(
     calls: list[tuple[str, str]], path: Path, delay_ms: float = 0, webhook: str = "voice"
 ) -> Path:
     """A wrk script posting `calls` to `webhook`'s route in turn; each connection waits
-    `delay_ms` between its requests (none: as fast as the server answers)."""
+    `delay_ms` on average before each of its requests, a random 0 to twice that (none: as
+    fast as the server answers). A fixed pause would keep the connections in step: all of
+    them would post at once, wait, and post at once again, and the answers at the end of
+    each wave would measure the wave, not the load."""
     content_type = headers(webhook, "")["Content-Type"]
     signed_by = next(name for name in headers(webhook, "") if name != "Content-Type")
     entries = ",\n".join(f"{{{json.dumps(body)}, {json.dumps(sig)}}}" for body, sig in calls)
@@ -262,7 +266,7 @@ def _lua(
 {entries}
 }}
 local i = 0
-delay = function() return {round(delay_ms)} end
+delay = function() return math.random(0, {round(2 * delay_ms)}) end
 request = function()
   i = i + 1
   local call = calls[(i - 1) % #calls + 1]
@@ -527,8 +531,8 @@ def bench(
                     print(f"  round {n + 1} {name:<5} {result['per_s']:8.0f} req/s", flush=True)
             half: dict[str, dict[str, Any]] = {}
             for name in SERVERS:
-                # half the rate: each connection waits as long between its requests as the
-                # full load's connections took per request, on top of its answer
+                # half the rate: each connection waits as long before its requests as the
+                # full load's connections took per request (on average), on top of its answer
                 rate = statistics.median(r["per_s"] for r in full[name])
                 calls = signed_calls(urls["lily"] + route, token, first, per_round, webhook)
                 first += per_round
