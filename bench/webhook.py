@@ -15,9 +15,9 @@ bench.webhook:bare`; `uvicorn --factory bench.webhook:floor`). Every request is 
 caller with a new CallSid (MessageSid, booking uid), signed with the tenant's secret, so
 none is a replay Lily could answer from its ledger. Full load is wrk (`apt-get install
 wrk`) at --connections, the servers' rounds interleaved; half load is wrk again with each
-connection pausing before each request as long as one request took it at full load, on
-average (a random pause, so that the connections do not post in waves; about half the
-rate; the rate reached is printed).
+connection pausing before each request twice as long as one request took it at full load,
+on average (a random pause, so that the connections do not post in waves; about half the
+rate, as the answers are short beside the pauses; the rate reached is printed).
 CPU is the server process's user + system time over a round, per request. Round trips are
 counted in-process: the same app under Starlette's TestClient, every statement, BEGIN,
 COMMIT/ROLLBACK and pool checkout (a pre-ping) on the engine, over 200 webhooks.
@@ -531,12 +531,13 @@ def bench(
                     print(f"  round {n + 1} {name:<5} {result['per_s']:8.0f} req/s", flush=True)
             half: dict[str, dict[str, Any]] = {}
             for name in SERVERS:
-                # half the rate: each connection waits as long before its requests as the
-                # full load's connections took per request (on average), on top of its answer
+                # half the rate: at full load a connection's turn (its request and its
+                # answer) takes connections / rate; each now waits twice that, on average,
+                # before each request, and at half load the answer is short beside the wait
                 rate = statistics.median(r["per_s"] for r in full[name])
                 calls = signed_calls(urls["lily"] + route, token, first, per_round, webhook)
                 first += per_round
-                delay = connections * 1000 / rate
+                delay = 2 * connections * 1000 / rate
                 script = _lua(calls, Path(tmp) / f"{name}-half.lua", delay, webhook)
                 half[name] = wrk(urls[name], script, seconds, connections)
         trips = round_trips(env, urls["lily"], token, webhook=webhook)
