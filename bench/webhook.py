@@ -39,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,8 @@ ROUTES = {
     "calcom": "/webhooks/calcom/bench-wash",
 }
 CALCOM_SECRET = "bench-calcom-secret"
-SERVERS = ("bare", "floor", "lily")  # measured in this order, round after round
+# measured in this order, round after round (floor_async: on PostgreSQL + Redis only)
+SERVERS = ("bare", "floor", "floor_async", "lily")
 TENANT_PHONE = "+18885550142"
 LILY = "from lily_cli.main import main; main()"
 
@@ -88,21 +89,55 @@ async def _calcom(request: Request) -> Response:
 # -- the floor: the least an honest webhook can do ------------------------------------------
 
 
+Record = Callable[[str, str, bytes], Awaitable[None]]  # (event id, route, payload)
+
+
+def _floor_app(record: Record, lifespan: Any = None) -> FastAPI:
+    """The floors' webhooks: read the form (the JSON for Cal.com), check its signature with
+    Lily's own functions, `record` the provider's event, answer. Configured by the
+    environment the bench gives it (BENCH_FLOOR_*)."""
+    from lily_adapters.calcom import verify_signature
+    from lily_adapters.twilio.webhooks import is_valid_signature
+
+    public_url = os.environ["BENCH_FLOOR_PUBLIC_URL"]
+    token = os.environ["BENCH_FLOOR_TWILIO_TOKEN"]
+    app = FastAPI(lifespan=lifespan)
+
+    async def twilio(request: Request) -> Response:
+        form = await request.form()
+        params = {key: str(value) for key, value in form.items()}
+        signature = request.headers.get("x-twilio-signature")
+        if not is_valid_signature(token, public_url + request.url.path, params, signature):
+            return Response(status_code=403)
+        event_id = params.get("CallSid") or params.get("MessageSid") or ""
+        await record(event_id, request.url.path, urlencode(params).encode())
+        return Response("<Response><Hangup/></Response>", media_type="text/xml")
+
+    async def calcom(request: Request) -> Response:
+        body = await request.body()
+        if not verify_signature(CALCOM_SECRET, body, request.headers.get("x-cal-signature-256")):
+            return Response(status_code=403)
+        await record(str(json.loads(body)["payload"]["uid"]), request.url.path, body)
+        return Response(status_code=200)
+
+    for route in ("voice", "sms", "status"):
+        app.add_api_route(ROUTES[route], twilio, methods=["POST"])
+    app.add_api_route(ROUTES["calcom"], calcom, methods=["POST"])
+    return app
+
+
 def floor() -> FastAPI:
     """`uvicorn --factory bench.webhook:floor`: the least a webhook that keeps DESIGN §2's
-    promise ("validates, records, enqueues and answers") can do, without Lily: read the form
-    (the JSON for Cal.com), check its signature with Lily's own functions, commit the
-    provider's event as one row keyed by its id (INSERT ... ON CONFLICT DO NOTHING,
-    SQLAlchemy Core, in the thread pool as any blocking driver call must be) and, with
-    Redis, queue it (one LPUSH); then answer. No lead, no conversation, no log line: all of
-    that would be left to a worker. Lily's ratio can be no better than this one's.
-    Configured by the environment the bench gives it (BENCH_FLOOR_*)."""
+    promise ("validates, records, enqueues and answers") can do, without Lily: check the
+    signature, commit the provider's event as one row keyed by its id (INSERT ... ON
+    CONFLICT DO NOTHING, SQLAlchemy Core, in the thread pool as any blocking driver call
+    must be) and, with Redis, queue it (one LPUSH); then answer. No lead, no conversation,
+    no log line: all of that would be left to a worker. Lily's ratio can be no better."""
     import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql, sqlite
     from starlette.concurrency import run_in_threadpool
 
-    from lily_adapters.calcom import verify_signature
     from lily_adapters.sql.uow import create_engine_for
-    from lily_adapters.twilio.webhooks import is_valid_signature
 
     url = os.environ["BENCH_FLOOR_DATABASE_URL"]
     if url.startswith("sqlite"):
@@ -117,8 +152,6 @@ def floor() -> FastAPI:
         sa.Column("payload", sa.LargeBinary, nullable=False),
     )
     events.create(engine, checkfirst=True)
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(events).on_conflict_do_nothing()
     queue = None
@@ -126,40 +159,62 @@ def floor() -> FastAPI:
         import redis
 
         queue = redis.Redis.from_url(os.environ["BENCH_FLOOR_REDIS_URL"])
-    public_url = os.environ["BENCH_FLOOR_PUBLIC_URL"]
-    token = os.environ["BENCH_FLOOR_TWILIO_TOKEN"]
 
-    def record(event_id: str, route: str, payload: bytes) -> None:
+    def record_now(event_id: str, route: str, payload: bytes) -> None:
         with engine.begin() as conn:
             conn.execute(insert, {"id": event_id, "route": route, "payload": payload})
         if queue is not None:
             queue.lpush("bench-floor-events", event_id)
 
-    app = FastAPI()
+    async def record(event_id: str, route: str, payload: bytes) -> None:
+        await run_in_threadpool(record_now, event_id, route, payload)
 
-    async def twilio(request: Request) -> Response:
-        form = await request.form()
-        params = {key: str(value) for key, value in form.items()}
-        signature = request.headers.get("x-twilio-signature")
-        if not is_valid_signature(token, public_url + request.url.path, params, signature):
-            return Response(status_code=403)
-        event_id = params.get("CallSid") or params.get("MessageSid") or ""
-        body = urlencode(params).encode()
-        await run_in_threadpool(record, event_id, request.url.path, body)
-        return Response("<Response><Hangup/></Response>", media_type="text/xml")
+    return _floor_app(record)
 
-    async def calcom(request: Request) -> Response:
-        body = await request.body()
-        if not verify_signature(CALCOM_SECRET, body, request.headers.get("x-cal-signature-256")):
-            return Response(status_code=403)
-        event_id = str(json.loads(body)["payload"]["uid"])
-        await run_in_threadpool(record, event_id, request.url.path, body)
-        return Response(status_code=200)
 
-    for route in ("voice", "sms", "status"):
-        app.add_api_route(ROUTES[route], twilio, methods=["POST"])
-    app.add_api_route(ROUTES["calcom"], calcom, methods=["POST"])
-    return app
+def floor_async() -> FastAPI:
+    """`uvicorn --factory bench.webhook:floor_async`, PostgreSQL + Redis only: the floor
+    without SQLAlchemy and without the thread pool -- ten psycopg AsyncConnections (in
+    autocommit, handed out by a queue) and redis.asyncio, on the event loop. The most a
+    rewrite of the ingest path onto raw async drivers could reach."""
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    import psycopg
+    import redis.asyncio as aioredis
+    import sqlalchemy as sa
+
+    url = sa.make_url(os.environ["BENCH_FLOOR_DATABASE_URL"]).set(drivername="postgresql")
+    dsn = url.render_as_string(hide_password=False)
+    queue = aioredis.Redis.from_url(os.environ["BENCH_FLOOR_REDIS_URL"])
+    pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    insert = (
+        "INSERT INTO bench_floor_async_events (id, route, payload) VALUES (%s, %s, %s)"
+        " ON CONFLICT DO NOTHING"
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS bench_floor_async_events"
+                " (id varchar(64) PRIMARY KEY, route varchar(64) NOT NULL, payload bytea NOT NULL)"
+            )
+        for _ in range(10):
+            pool.put_nowait(await psycopg.AsyncConnection.connect(dsn, autocommit=True))
+        yield
+        while not pool.empty():
+            await pool.get_nowait().close()
+
+    async def record(event_id: str, route: str, payload: bytes) -> None:
+        conn = await pool.get()
+        try:
+            await conn.execute(insert, (event_id, route, payload))
+        finally:
+            pool.put_nowait(conn)
+        await queue.lpush("bench-floor-events", event_id)
+
+    return _floor_app(record, lifespan)
 
 
 # -- requests -----------------------------------------------------------------------------
@@ -480,7 +535,8 @@ def bench(
     kind: str, seconds: float, connections: int, rounds: int, webhook: str = "voice"
 ) -> dict[str, Any]:
     route = ROUTES[webhook]
-    ports = {name: _free_port() for name in SERVERS}
+    servers = SERVERS if kind == "postgres" else tuple(n for n in SERVERS if n != "floor_async")
+    ports = {name: _free_port() for name in servers}
     with tempfile.TemporaryDirectory() as tmp, _backend(kind, Path(tmp), ports["lily"]) as env:
         token = _token(env)
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -497,17 +553,21 @@ def bench(
             floor_env["BENCH_FLOOR_REDIS_URL"] = REDIS_URL
         commands = {
             "bare": ([*uvicorn, "bench.webhook:bare", "--port", str(ports["bare"])], env),
-            "floor": (
-                [*uvicorn, "--factory", "bench.webhook:floor", "--port", str(ports["floor"])],
-                floor_env,
-            ),
+            **{
+                name: (
+                    [*uvicorn, "--factory", f"bench.webhook:{name}", "--port", str(port)],
+                    floor_env,
+                )
+                for name, port in ports.items()
+                if name.startswith("floor")
+            },
             "lily": (
                 [sys.executable, "-c", LILY, "serve", "--no-worker", "--port", str(ports["lily"])],
                 env,
             ),
         }
-        full: dict[str, list[dict[str, Any]]] = {name: [] for name in SERVERS}
-        cpu: dict[str, list[float]] = {name: [] for name in SERVERS}
+        full: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+        cpu: dict[str, list[float]] = {name: [] for name in servers}
         per_round = 40_000
         first = 0
         with ExitStack() as stack:
@@ -516,10 +576,11 @@ def bench(
                 for name, (args, server_env) in commands.items()
             }
             warm = signed_calls(urls["lily"] + route, token, 999_000_000, 1, webhook)
-            _answers(urls["lily"], warm[0], webhook)
-            _answers(urls["floor"], warm[0], webhook)
+            for name in servers:
+                if name != "bare":
+                    _answers(urls[name], warm[0], webhook)
             for n in range(rounds):
-                for name in SERVERS:
+                for name in servers:
                     calls = signed_calls(urls["lily"] + route, token, first, per_round, webhook)
                     first += per_round
                     script = _lua(calls, Path(tmp) / f"{name}{n}.lua", webhook=webhook)
@@ -528,9 +589,9 @@ def bench(
                     result = wrk(urls[name], script, seconds, connections)
                     cpu[name].append((_cpu_seconds(pid) - before) / result["requests"])
                     full[name].append(result)
-                    print(f"  round {n + 1} {name:<5} {result['per_s']:8.0f} req/s", flush=True)
+                    print(f"  round {n + 1} {name:<11} {result['per_s']:8.0f} req/s", flush=True)
             half: dict[str, dict[str, Any]] = {}
-            for name in SERVERS:
+            for name in servers:
                 # half the rate: at full load a connection's turn (its request and its
                 # answer) takes connections / rate; each now waits twice that, on average,
                 # before each request, and at half load the answer is short beside the wait
@@ -542,7 +603,7 @@ def bench(
                 half[name] = wrk(urls[name], script, seconds, connections)
         trips = round_trips(env, urls["lily"], token, webhook=webhook)
     summary: dict[str, Any] = {"backend": kind, "webhook": webhook}
-    for name in SERVERS:
+    for name in servers:
         summary[name] = {
             "per_s": round(statistics.median(r["per_s"] for r in full[name]), 1),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in full[name]), 2),
@@ -555,7 +616,9 @@ def bench(
             "half_failed": half[name]["failed"],
         }
     summary["ratio"] = round(summary["lily"]["per_s"] / summary["bare"]["per_s"], 3)
-    summary["floor_ratio"] = round(summary["floor"]["per_s"] / summary["bare"]["per_s"], 3)
+    for name in servers:
+        if name.startswith("floor"):
+            summary[f"{name}_ratio"] = round(summary[name]["per_s"] / summary["bare"]["per_s"], 3)
     summary["round_trips"] = {k: round(v, 2) for k, v in trips.items()}
     return summary
 
@@ -585,23 +648,26 @@ def main() -> None:
             )
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     header = (
-        "backend   webhook server  req/s   p50 ms  p99 ms  failed  cpu ms/req"
+        "backend   webhook server       req/s   p50 ms  p99 ms  failed  cpu ms/req"
         "  half: req/s  p50 ms  p99 ms"
     )
     print(header)
     for r in results:
         for name in SERVERS:
+            if name not in r:
+                continue
             s = r[name]
             print(
-                f"{r['backend']:<9} {r['webhook']:<7} {name:<6} {s['per_s']:7.0f}"
+                f"{r['backend']:<9} {r['webhook']:<7} {name:<11} {s['per_s']:7.0f}"
                 f" {s['p50_ms']:7.1f} {s['p99_ms']:7.1f} {s['failed']:7d} {s['cpu_ms']:11.2f}"
                 f" {s['half_per_s']:12.0f}"
                 f" {s['half_p50_ms']:7.1f} {s['half_p99_ms']:7.1f}"
             )
-        print(
-            f"{'':<17} ratio  {r['ratio']:.3f} (floor {r['floor_ratio']:.3f})"
-            f"   round trips/webhook: {r['round_trips']}"
+        floors = ", ".join(
+            f"{name} {r[f'{name}_ratio']:.3f}" for name in SERVERS if f"{name}_ratio" in r
         )
+        print(f"{'':<17} ratio  {r['ratio']:.3f} ({floors})")
+        print(f"{'':<17} round trips/webhook: {r['round_trips']}")
     print(json.dumps(results))
 
 
