@@ -12,7 +12,6 @@ import typer
 
 from lily_cli.common import SlugArgument, container, new_app, print_json
 from lily_core.errors import InvalidInput
-from lily_core.use_cases.consent_export import LEDGER_FIELDS, ledger_row
 
 compliance_app = new_app("Compliance records: the opt-out ledger.")
 
@@ -52,6 +51,9 @@ def export(
     """Every opt-out and opt-in of the tenant's customers, oldest first, with its evidence
     (the keyword, Twilio's OptOutType or the carrier's error), message SID, time and channel;
     records of deleted leads included."""
+    # here, not at the top: it loads the core's ports, which `lily --help` does not need
+    from lily_core.use_cases.consent_export import LEDGER_FIELDS, ledger_row
+
     records = container().export_consent_ledger()(slug, _since(since))
     rows = [ledger_row(record) for record in records]
     if fmt == ExportFormat.JSON:

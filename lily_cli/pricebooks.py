@@ -11,8 +11,6 @@ from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_js
 from lily_core.domain.money import format_range
 from lily_core.domain.pricebook import PriceBook
 from lily_core.errors import InvalidInput
-from lily_core.use_cases.pricebooks import current_pricebook
-from lily_core.use_cases.tenants import find_tenant
 
 pricebook_app = new_app("Show, export, import and edit a tenant's price book.")
 
@@ -37,6 +35,10 @@ def load_document(path: Path) -> Any:
 
 
 def _current(slug: str) -> tuple[int, dict[str, Any]]:
+    # here, not at the top: the use cases load the core's ports, which `--help` does not need
+    from lily_core.use_cases.pricebooks import current_pricebook
+    from lily_core.use_cases.tenants import find_tenant
+
     uow = container().uow()
     with uow:
         tenant = find_tenant(uow, slug)

@@ -6,7 +6,6 @@ import typer
 
 from lily_cli.billing import billing_dict, billing_lines
 from lily_cli.common import JsonFlag, SlugArgument, container, new_app, print_json
-from lily_core.domain.owner_alerts import ALERT_SWITCHES
 
 if TYPE_CHECKING:
     from lily_core.domain.tenant import Tenant
@@ -17,6 +16,9 @@ tenant_app = new_app("Create, list, show and change tenants (businesses).")
 
 def tenant_view(tenant: Tenant) -> dict[str, Any]:
     """A tenant's settings for display; the Twilio auth token is masked."""
+    # here, not at the top: it loads the core's ports, which `lily --help` does not need
+    from lily_core.domain.owner_alerts import ALERT_SWITCHES
+
     return {
         "id": tenant.id,
         "slug": tenant.slug,
