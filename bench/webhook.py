@@ -1,9 +1,9 @@
 """Signed Twilio webhooks in `lily serve` beside a bare FastAPI form POST on the same
 uvicorn (issue 17): throughput at full load, latency at half of it, CPU per request, and
 the database round trips of one webhook, on PostgreSQL + Redis and on the embedded SQLite.
-A third server, the floor (`floor()` below), is the least an honest webhook can do -- check
-the signature, commit the event, queue it -- so the table shows how much of the gap to the
-bare POST any design could close.
+Two more servers, the floors (`floor()` and, on PostgreSQL, `floor_async()` below), are the
+least an honest webhook can do -- check the signature, commit the event, queue it -- so the
+table shows how much of the gap to the bare POST any design could close.
 
     .venv/bin/python -m bench.webhook [--backend postgres|sqlite|both] [--seconds 10]
         [--connections 50] [--rounds 3] [--webhook voice|sms|status|calcom|all]
@@ -11,13 +11,13 @@ bare POST any design could close.
 --webhook picks what is posted (ROUTES): a missed call (the default), a text from a new
 customer, a delivery status callback, or a Cal.com booking by a new attendee. Each server is
 one process (`lily serve --no-worker`, so the text-backs wait in the queue; `uvicorn
-bench.webhook:bare`; `uvicorn --factory bench.webhook:floor`). Every request is a new
-caller with a new CallSid (MessageSid, booking uid), signed with the tenant's secret, so
-none is a replay Lily could answer from its ledger. Full load is wrk (`apt-get install
-wrk`) at --connections, the servers' rounds interleaved; half load is wrk again with each
-connection pausing before each request twice as long as one request took it at full load,
-on average (a random pause, so that the connections do not post in waves; about half the
-rate, as the answers are short beside the pauses; the rate reached is printed).
+bench.webhook:bare`; `uvicorn --factory bench.webhook:floor`, `:floor_async`). Every request
+is a new caller with a new CallSid (MessageSid, booking uid), signed with the tenant's
+secret, so none is a replay Lily could answer from its ledger. Full load is wrk (`apt-get
+install wrk`) at --connections, the servers' rounds interleaved; half load is wrk again with
+each connection pausing before each request twice as long as one request took it at full
+load, on average (a random pause, so that the connections do not post in waves; about half
+the rate, as the answers are short beside the pauses; the rate reached is printed).
 CPU is the server process's user + system time over a round, per request. Round trips are
 counted in-process: the same app under Starlette's TestClient, every statement, BEGIN,
 COMMIT/ROLLBACK and pool checkout (a pre-ping) on the engine, over 200 webhooks.
