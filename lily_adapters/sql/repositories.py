@@ -242,27 +242,43 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
         walk PostgreSQL's ascending index backwards (that order has NULLS FIRST). The id
         is compared without the bytewise collation `_ordered_id` asks for, so the index
         keeps the order: ids are hex UUIDs, which every collation orders bytewise."""
-        text_search = search if search is not None and search.digits is None else None
-        if text_search is not None:
-            # Names and emails are encrypted and matched by substring: read the tenant's
-            # leads in this order a batch at a time, decrypted, until a page is full.
+        if search is not None and not search.keys_are_exact:
+            # Names and emails are encrypted and matched by substring; a number's longer
+            # starts and ends are not keys of their own. Read the tenant's leads in this
+            # order (those with one of the search's keys, for digits) a batch at a time,
+            # decrypted, and match them here until a page is full.
+            wanted, keyed = search, (search if search.digits is not None else None)
             return _scan(
-                lambda cursor: self.list_by_activity(
-                    tenant_id, status=status, opted_out=opted_out, limit=_SCAN_BATCH, after=cursor
+                lambda cursor: self._by_activity(
+                    tenant_id, status, opted_out, keyed, limit=_SCAN_BATCH, after=cursor
                 ),
-                lambda lead: text_search.matches(lead.name, lead.email, lead.phone),
+                lambda lead: wanted.matches(lead.name, lead.email, lead.phone),
                 limit,
                 after,
                 lambda lead: lead.last_activity_at,
             )
+        return self._by_activity(tenant_id, status, opted_out, search, limit=limit, after=after)
+
+    def _by_activity(
+        self,
+        tenant_id: str,
+        status: LeadStatus | None,
+        opted_out: bool | None,
+        keyed: LeadSearch | None,
+        *,
+        limit: int,
+        after: Cursor | None,
+    ) -> Page[Lead]:
+        """A page of list_by_activity: of the leads with one of `keyed`'s phone keys, if
+        given."""
         c = t.leads.c
         stmt = sa.select(Lead).where(c.tenant_id == tenant_id)
         if status is not None:
             stmt = stmt.where(c.status == status)
         if opted_out is not None:
             stmt = stmt.where(c.opted_out.is_(opted_out))
-        if search is not None:
-            stmt = stmt.where(_phone_search(tenant_id, search))
+        if keyed is not None:
+            stmt = stmt.where(_phone_search(tenant_id, keyed))
         at = c.last_activity_at
         rows: builtins.list[Lead] = []
         if after is None or after.key is not None:
@@ -285,7 +301,7 @@ class SqlLeadRepository(_SqlRepository[Lead], ports.LeadRepository):
             return session.get(Lead, lead_id)
 
 
-_SCAN_BATCH = 200  # leads decrypted per query of a search by name or email
+_SCAN_BATCH = 200  # leads decrypted per query of a search matched here
 
 
 def _scan(
@@ -313,7 +329,7 @@ def _scan(
 
 def _phone_search(tenant_id: str, search: LeadSearch) -> sa.ColumnElement[bool]:
     """A search by phone digits: the leads with one of the search's keys (how a number
-    starts or ends, lily_core.domain.lead_search) among their blind indexes in
+    starts or ends, lily_core.domain.lead_search) among the blind indexes in
     lead_phone_keys, an equality lookup of its (tenant_id, key) index, which row-level
     security lets PostgreSQL use (= on text is LEAKPROOF)."""
     keys = t.lead_phone_keys.c

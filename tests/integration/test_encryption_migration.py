@@ -32,24 +32,36 @@ MEDIA = [{"url": f"https://api.twilio.com/media/{PHONE}/1", "content_type": "ima
 
 
 def _ours() -> Script:
+    return _script("_encryption.py")
+
+
+def _script(suffix: str) -> Script:
     scripts = ScriptDirectory(migrate.script_location())
-    [ours] = [r for r in scripts.walk_revisions() if r.path.endswith("_encryption.py")]
-    return ours
+    [found] = [r for r in scripts.walk_revisions() if r.path.endswith(suffix)]
+    return found
 
 
-def test_the_migration_keeps_its_own_copy_of_the_search_key_rule() -> None:
-    """A migration is frozen: it writes lead_phone_keys by the rule of its day, copied into
-    it, not imported (a later rule is a later migration's). Today the two agree; when this
-    fails, the live rule changed, and the existing rows need a migration of their own."""
-    path = _ours().path
-    spec = importlib.util.spec_from_file_location("lily_migration_0012", path)
+def _module(suffix: str) -> Any:
+    path = _script(suffix).path
+    spec = importlib.util.spec_from_file_location(f"lily_migration{suffix[:-3]}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    source = Path(path).read_text()
-    assert "import phone_index_keys" not in source  # the live rule is not imported
+    assert "import phone_index_keys" not in Path(path).read_text()  # the live rule is not
+    return module
+
+
+def test_the_migrations_keep_their_own_copies_of_the_search_key_rule() -> None:
+    """A migration is frozen: it writes lead_phone_keys by the rule of its day, copied into
+    it, not imported (a later rule is a later migration's). 0012 wrote seventeen keys a US
+    number, 0014 rewrites them as six: the live rule is 0014's. When this fails, the live
+    rule changed, and the existing rows need a migration of their own."""
+    encryption, fewer = _module("_encryption.py"), _module("_fewer_search_keys.py")
     for phone in (PHONE, OTHER_PHONE, "+447700900123", "+3612345", "+1234"):
-        assert module._phone_index_keys(phone) == phone_index_keys(phone), phone
+        digits = phone.removeprefix("+")
+        assert encryption._phone_index_keys(phone) == fewer._seventeen(digits), phone
+        assert fewer._six(digits) == phone_index_keys(phone), phone
+    assert len(fewer._six(PHONE[1:])) == 6 and len(fewer._seventeen(PHONE[1:])) == 17
 
 
 def _revisions() -> tuple[str, str]:
@@ -216,6 +228,8 @@ def test_plaintext_rows_are_encrypted_found_and_given_back_by_the_downgrade(db_u
         plain = _raw(engine, "SELECT phone, name, email FROM leads ORDER BY id")
 
         migrate.upgrade(db_url, ours)
+        seventeen = set(_raw(engine, "SELECT lead_id, key FROM lead_phone_keys"))
+        assert len(seventeen) == 17 * 2
         migrate.upgrade(db_url)  # the later revisions too: the ORM below maps their columns
 
         stored = " ".join(
@@ -234,9 +248,17 @@ def test_plaintext_rows_are_encrypted_found_and_given_back_by_the_downgrade(db_u
             for row in _raw(engine, sql)
             for value in row
         )
-        for clear in ["2145550123", "4695550999", "Jane", "Elm St", *SECRETS.values()]:
+        for clear in [
+            "2145550123",
+            "4695550999",
+            "Jane O'Hara",
+            "Jane@Example.com",
+            "Elm St",
+            *SECRETS.values(),
+        ]:
             assert clear not in stored, clear
-        assert _raw(engine, "SELECT count(*) FROM lead_phone_keys") == [(17 * 2,)]
+        six = set(_raw(engine, "SELECT lead_id, key FROM lead_phone_keys"))
+        assert len(six) == 6 * 2 and six < seventeen  # 0014: the starts of 3-7 digits, the end of 4
 
         with SqlUnitOfWork(make_session_factory(engine)).across_tenants() as uow:
             jane = uow.leads.get_by_phone("t1", PHONE)
@@ -244,7 +266,14 @@ def test_plaintext_rows_are_encrypted_found_and_given_back_by_the_downgrade(db_u
             assert (jane.name, jane.email) == ("Jane O'Hara", "Jane@Example.com")
             by_email = uow.leads.get_by_email("t1", "jane@example.COM")
             assert by_email is not None and by_email.id == "l1"
-            for q, found in [("0123", ["l1"]), ("+1 469", ["l2"]), ("214555", ["l1"])]:
+            for q, found in [
+                ("0123", ["l1"]),
+                ("+1 469", ["l2"]),
+                ("214555", ["l1"]),
+                ("(214) 555-0123", ["l1"]),  # longer than any key: narrowed, then matched
+                ("5550999", ["l2"]),
+                ("2145550999", []),
+            ]:
                 page = uow.leads.list_by_activity("t1", search=LeadSearch.parse(q))
                 assert [le.id for le in page.items] == found, q
             consent = uow.consent.latest_for_phone("t1", OTHER_PHONE)
@@ -257,6 +286,11 @@ def test_plaintext_rows_are_encrypted_found_and_given_back_by_the_downgrade(db_u
             assert {k: getattr(tenant, k) for k in SECRETS} == SECRETS
             booking = uow.bookings.get("t1", "b1")
             assert booking is not None and booking.attendee_phone == PHONE
+
+        migrate.downgrade(db_url, "0013")  # 0014's downgrade: the seventeen keys back
+        assert set(_raw(engine, "SELECT lead_id, key FROM lead_phone_keys")) == seventeen
+        migrate.upgrade(db_url)
+        assert set(_raw(engine, "SELECT lead_id, key FROM lead_phone_keys")) == six
 
         migrate.downgrade(db_url, before)
         assert _raw(engine, "SELECT phone, name, email FROM leads ORDER BY id") == plain

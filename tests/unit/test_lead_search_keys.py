@@ -1,13 +1,20 @@
-"""The search by phone digits as keys (issue 14): a number is indexed under each start of
-START_MIN digits or more and each end of END_MIN or more, so storage can keep the keys as
-blind indexes; matching by keys is the same as reading the number's start and end."""
+"""The search by phone digits as keys (issue 14): a number is indexed under its starts of
+START_MIN to START_KEY_MAX digits and its end of END_MIN, so storage can keep the keys as
+blind indexes. Every number a search matches has one of the search's keys; when the keys
+are exact, every number with one of them matches, and otherwise the rule decides."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lily_core.domain.lead_search import END_MIN, START_MIN, LeadSearch, phone_index_keys
+from lily_core.domain.lead_search import (
+    END_MIN,
+    START_KEY_MAX,
+    START_MIN,
+    LeadSearch,
+    phone_index_keys,
+)
 
 nanp = st.from_regex(r"\+1[2-9]\d\d[2-9]\d{6}", fullmatch=True)
 other = st.from_regex(r"\+(44|33|49)\d{8,10}", fullmatch=True)
@@ -22,7 +29,9 @@ def by_reading(digits: str, phone: str) -> bool:
 
 
 @given(st.one_of(nanp, other), st.data())
-def test_keys_match_exactly_the_numbers_the_rule_reads(phone: str, data: st.DataObject) -> None:
+def test_the_keys_find_every_match_and_only_matches_when_exact(
+    phone: str, data: st.DataObject
+) -> None:
     number = phone.removeprefix("+")
     start = data.draw(st.integers(0, len(number)))
     end = data.draw(st.integers(start, len(number)))
@@ -32,14 +41,18 @@ def test_keys_match_exactly_the_numbers_the_rule_reads(phone: str, data: st.Data
     search = LeadSearch.parse(fragment)
     if search is None or search.digits is None:
         return
-    assert search.matches(None, None, phone) == by_reading(search.digits, phone)
+    matches = search.matches(None, None, phone)
+    assert matches == by_reading(search.digits, phone)
+    keyed = not search.phone_keys.isdisjoint(phone_index_keys(phone))
+    assert keyed or not matches  # the keys narrow the search, never lose a match
+    if search.keys_are_exact:
+        assert keyed == matches
 
 
 def test_the_keys_of_a_number() -> None:
     keys = phone_index_keys("+12145550123")
-    assert {"^121", "^1214", "^12145550123", "$0123", "$5550123", "$12145550123"} <= keys
-    assert "^12" not in keys and "$123" not in keys  # too few digits to say anything
-    assert len(keys) == 9 + 8  # starts of 3..11 digits, ends of 4..11
+    assert keys == {"^121", "^1214", "^12145", "^121455", "^1214555", "$0123"}
+    assert START_KEY_MAX == 7  # country code, area code, exchange
 
 
 def test_a_search_asks_for_the_keys_of_its_digits() -> None:
@@ -48,7 +61,8 @@ def test_a_search_asks_for_the_keys_of_its_digits() -> None:
         assert search is not None
         return search.phone_keys
 
-    assert keys("(214) 555") == {"^214555", "^1214555", "$214555"}
+    assert keys("(214) 555") == {"^214555", "^1214555", "$4555"}
+    assert keys("214 555 0123") == {"^2145550", "^1214555", "$0123"}  # cut: narrowed
     assert keys("214") == {"^214", "^1214"}
     assert keys("12") == {"^112"}
     assert keys("jane") == frozenset()
