@@ -109,14 +109,29 @@ def _index_consent(mapper: Any, connection: Any, target: Any) -> None:
 
 
 def _add_phone_keys(mapper: Any, connection: sa.Connection, target: Any) -> None:
-    """A new lead's rows of lead_phone_keys (the dashboard's search by digits)."""
-    rows = [
-        {"tenant_id": target.tenant_id, "lead_id": target.id, "key": key}
-        for key in phone_search_keys(target.tenant_id, target.phone)
-    ]
-    if rows:  # an executemany: one statement compiled once (a VALUES list of the rows is
-        # compiled again for every lead, which was most of what encryption added on SQLite)
-        connection.execute(sa.insert(t.lead_phone_keys), rows)
+    """A new lead's rows of lead_phone_keys (the dashboard's search by digits): one
+    statement, its keys one parameter (a JSON array the database unpacks), so its text is
+    the same for every lead and compiled once -- neither a VALUES list of the rows (compiled
+    again for every lead) nor an executemany (a parameter set, on PostgreSQL a message, a
+    row)."""
+    keys = phone_search_keys(target.tenant_id, target.phone)
+    if keys:
+        values = {"tenant_id": target.tenant_id, "lead_id": target.id, "keys": keys}
+        connection.execute(_KEYS_FROM_JSON[connection.dialect.name], values)
+
+
+def _keys_from_json(unpack: str) -> sa.Insert:
+    keys = getattr(sa.func, unpack)(sa.bindparam("keys", type_=sa.JSON)).table_valued("value")
+    ids = (sa.bindparam(name, type_=sa.String) for name in ("tenant_id", "lead_id"))
+    rows = sa.select(*ids, keys.c.value)
+    return sa.insert(t.lead_phone_keys).from_select(["tenant_id", "lead_id", "key"], rows)
+
+
+# the set-returning function that reads a JSON array of strings, by dialect
+_KEYS_FROM_JSON = {
+    "sqlite": _keys_from_json("json_each"),
+    "postgresql": _keys_from_json("json_array_elements_text"),
+}
 
 
 def _replace_phone_keys(mapper: Any, connection: sa.Connection, target: Any) -> None:
