@@ -71,16 +71,19 @@ def _rewrite(rule: Callable[[str], set[str]]) -> None:
     ).all():
         crypto = crypto or _keys()
         bind.execute(sa.delete(keys_of).where(keys_of.c.lead_id.in_([r.id for r in rows])))
-        inserts = [
-            {
-                "tenant_id": row.tenant_id,
-                "lead_id": row.id,
-                "key": crypto.indexer.digest("phone_key", row.tenant_id, key),
-            }
-            for row in rows
-            if row.phone is not None
-            for key in sorted(rule(crypto.cipher.decrypt(row.phone, "leads.phone").removeprefix("+")))
-        ]
+        inserts: list[dict[str, str]] = []
+        for row in rows:
+            if row.phone is None:
+                continue
+            digits = crypto.cipher.decrypt(row.phone, "leads.phone").removeprefix("+")
+            inserts += [
+                {
+                    "tenant_id": row.tenant_id,
+                    "lead_id": row.id,
+                    "key": crypto.indexer.digest("phone_key", row.tenant_id, key),
+                }
+                for key in sorted(rule(digits))
+            ]
         if inserts:
             bind.execute(sa.insert(keys_of), inserts)
         last = rows[-1].id
