@@ -56,9 +56,7 @@ class LeadSearch:
         START_KEY_MAX digits, its end cut at END_MIN."""
         if self.digits is None:
             return frozenset()
-        starts = {
-            f"^{d[:START_KEY_MAX]}" for d in (self.digits, f"1{self.digits}") if len(d) >= START_MIN
-        }
+        starts = {f"^{d[:START_KEY_MAX]}" for d in _as_starts(self.digits)}
         ends = {f"${self.digits[-END_MIN:]}"} if len(self.digits) >= END_MIN else set()
         return frozenset(starts | ends)
 
@@ -68,7 +66,7 @@ class LeadSearch:
         (else the keys only narrow the search, and `matches` decides)."""
         if self.digits is None:
             return False
-        return len(self.digits) <= END_MIN  # and so 1 + the digits <= START_KEY_MAX
+        return len(self.digits) <= END_MIN and len(f"1{self.digits}") <= START_KEY_MAX
 
     def matches(self, name: str | None, email: str | None, phone: str | None) -> bool:
         """The rule itself: the in-memory fake's whole search, and what a SQL adapter
@@ -76,11 +74,17 @@ class LeadSearch:
         if self.digits is not None:
             if phone is None:
                 return False
-            number, digits = phone.removeprefix("+"), self.digits
-            if any(number.startswith(d) for d in (digits, f"1{digits}") if len(d) >= START_MIN):
+            number = phone.removeprefix("+")
+            if any(number.startswith(d) for d in _as_starts(self.digits)):
                 return True
-            return len(digits) >= END_MIN and number.endswith(digits)
+            return len(self.digits) >= END_MIN and number.endswith(self.digits)
         return self.text in (name or "").lower() or self.text in (email or "").lower()
+
+
+def _as_starts(digits: str) -> list[str]:
+    """Searched digits as a number's start: as typed and with the country code 1, each if
+    long enough."""
+    return [d for d in (digits, f"1{digits}") if len(d) >= START_MIN]
 
 
 def phone_index_keys(phone: str) -> frozenset[str]:
